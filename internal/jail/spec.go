@@ -28,11 +28,11 @@ type Spec struct {
 	// UID and GID of the command inside the jail.
 	UID uint32 `json:"uid"`
 	GID uint32 `json:"gid"`
-	// OutsideUID/OutsideGID are the host ids the inside ids map to. Zero
-	// means "choose": 65534 when pycage runs as root, the caller's id
-	// otherwise. (Mapping to host root is never allowed.)
-	OutsideUID uint32 `json:"outside_uid,omitempty"`
-	OutsideGID uint32 `json:"outside_gid,omitempty"`
+	// UIDMap/GIDMap are the user namespace's id maps. Empty means one
+	// entry: UID/GID inside -> 65534 outside when pycage runs as root, the
+	// caller's own id otherwise. UID/GID must be mapped.
+	UIDMap []IDMap `json:"uid_map,omitempty"`
+	GIDMap []IDMap `json:"gid_map,omitempty"`
 
 	Namespaces Namespaces `json:"namespaces"`
 	// Net is "none" (no interface up) or "loopback" (a private lo is up).
@@ -77,6 +77,13 @@ type Spec struct {
 	// AllowWeaker accepts limits that cannot be enforced on this host (for
 	// example no writable memory cgroup) instead of failing. Off by default.
 	AllowWeaker bool `json:"allow_weaker,omitempty"`
+}
+
+// IDMap is one line of /proc/PID/uid_map or gid_map.
+type IDMap struct {
+	Inside  uint32 `json:"inside"`
+	Outside uint32 `json:"outside"`
+	Count   uint32 `json:"count"`
 }
 
 // Namespaces selects the namespaces a jail gets. The default policy enables all.
