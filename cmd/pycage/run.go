@@ -1,0 +1,371 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pycage/pycage/internal/jail"
+	"github.com/pycage/pycage/internal/units"
+)
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+type sizeFlag struct{ v *int64 }
+
+func (f sizeFlag) String() string {
+	if f.v == nil {
+		return ""
+	}
+	return fmt.Sprint(*f.v)
+}
+func (f sizeFlag) Set(s string) error {
+	n, err := units.ParseSize(s)
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		n = 0 // "max": no limit
+	}
+	*f.v = n
+	return nil
+}
+
+type durFlag struct{ v *time.Duration }
+
+func (f durFlag) String() string {
+	if f.v == nil {
+		return ""
+	}
+	return f.v.String()
+}
+func (f durFlag) Set(s string) error {
+	d, err := units.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*f.v = d
+	return nil
+}
+
+type intFlag struct{ v *int64 }
+
+func (f intFlag) String() string {
+	if f.v == nil {
+		return ""
+	}
+	return fmt.Sprint(*f.v)
+}
+func (f intFlag) Set(s string) error {
+	var n int64
+	if _, err := fmt.Sscan(s, &n); err != nil || fmt.Sprint(n) != strings.TrimSpace(s) {
+		return fmt.Errorf("invalid number %q", s)
+	}
+	if n < 0 {
+		return fmt.Errorf("invalid number %q: must be >= 0", s)
+	}
+	*f.v = n
+	return nil
+}
+
+// runOptions are the flags of `pycage run` that are not Spec fields directly.
+type runOptions struct {
+	report  string
+	quiet   bool
+	netMode string
+}
+
+// newRunFlags binds the flags of `pycage run` onto spec.
+func newRunFlags(spec *jail.Spec, o *runOptions) (*flag.FlagSet, func() error) {
+	fs := flag.NewFlagSet("pycage run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	l := &spec.Limits
+	var (
+		nofile, fsize, stack, core, as         int64 = jail.DefaultNoFile, jail.DefaultFSize, jail.DefaultStack, 0, 0
+		wsSize, tmpSize                        int64 = jail.DefaultWorkspaceSize, jail.DefaultTmpSize
+		envs, binds, bindsRW, tmpfs            listFlag
+		keepEnv, noProc, noSeccomp, seccompLog bool
+		seccompFile, cwd                       string
+		maxCPUs                                int64
+	)
+	fs.Var(durFlag{&l.Wall}, "time-limit", "wall-clock limit (10s; 0 = none)")
+	fs.Var(durFlag{&l.CPU}, "cpu-limit", "CPU time limit, all processes (10s; 0 = none)")
+	fs.Var(sizeFlag{&l.Memory}, "memory", "memory limit, no swap (256M; 0 = none)")
+	fs.Var(intFlag{&l.Pids}, "pids", "most tasks at once (64; 0 = none)")
+	fs.Var(intFlag{&nofile}, "nofile", "most open files per process (256)")
+	fs.Var(sizeFlag{&fsize}, "fsize", "largest file a process may write (64M)")
+	fs.Var(sizeFlag{&wsSize}, "workspace-size", "size of the writable workspace tmpfs (64M)")
+	fs.Var(sizeFlag{&tmpSize}, "tmp-size", "size of the /tmp tmpfs (64M)")
+	fs.Var(sizeFlag{&stack}, "stack", "stack rlimit (8M)")
+	fs.Var(sizeFlag{&core}, "core", "core dump rlimit (0)")
+	fs.Var(sizeFlag{&as}, "rlimit-as", "address-space rlimit (0 = off; the cgroup is the memory limit)")
+	fs.Var(sizeFlag{&l.Output}, "output-limit", "most bytes kept per output stream (1M)")
+	fs.Var(intFlag{&maxCPUs}, "max-cpus", "pin to this many CPUs (0 = all)")
+	fs.StringVar(&o.netMode, "net", "none", "network: none | loopback")
+	fs.Var(&envs, "env", "K=V environment variable (repeatable)")
+	fs.BoolVar(&keepEnv, "keep-env", false, "pass pycage's own environment in (unsafe for secrets)")
+	fs.Var(&binds, "bind", "SRC[:DST] read-only bind mount (repeatable)")
+	fs.Var(&bindsRW, "bind-rw", "SRC[:DST] writable bind mount (repeatable)")
+	fs.Var(&tmpfs, "tmpfs", "DST[:SIZE] extra tmpfs (repeatable)")
+	fs.StringVar(&cwd, "cwd", jail.DefaultWorkspace, "workspace and working directory (fresh tmpfs)")
+	fs.StringVar(&spec.Hostname, "hostname", jail.DefaultHostname, "hostname inside")
+	fs.BoolVar(&noProc, "no-proc", false, "do not mount /proc")
+	fs.StringVar(&seccompFile, "seccomp-policy", "", "kafel policy file (default: the built-in Python allowlist)")
+	fs.BoolVar(&noSeccomp, "no-seccomp", false, "run without a syscall filter (unsafe)")
+	fs.BoolVar(&seccompLog, "seccomp-log", false, "log refused syscalls to the kernel log")
+	fs.StringVar(&spec.Cgroup.Parent, "cgroup-parent", "", "parent cgroup (default: pycage/ under pycage's own cgroup)")
+	fs.BoolVar(&spec.AllowWeaker, "allow-weaker", false, "run even if a limit cannot be enforced on this host")
+	fs.StringVar(&o.report, "report", "", "write a JSON report of the run to FILE (- for stderr)")
+	fs.BoolVar(&o.quiet, "quiet", false, "no pycage messages on stderr")
+
+	finish := func() error {
+		switch o.netMode {
+		case "none":
+			spec.Net = jail.NetNone
+		case "loopback":
+			spec.Net = jail.NetLoopback
+		default:
+			return fmt.Errorf("--net %q: want none or loopback", o.netMode)
+		}
+		if !filepath.IsAbs(cwd) {
+			return fmt.Errorf("--cwd %q: must be an absolute path", cwd)
+		}
+		// Workspace: the default tmpfs moves to --cwd with --workspace-size.
+		for i := range spec.Mounts {
+			m := &spec.Mounts[i]
+			if m.Kind == jail.MountTmpfs && m.Dst == jail.DefaultWorkspace {
+				m.Dst, m.Size = cwd, wsSize
+			} else if m.Kind == jail.MountTmpfs && m.Dst == "/tmp" {
+				m.Size = tmpSize
+			}
+		}
+		spec.Cwd = cwd
+		if cwd != jail.DefaultWorkspace {
+			for i, e := range spec.Env {
+				if strings.HasPrefix(e, "HOME=") {
+					spec.Env[i] = "HOME=" + cwd
+				}
+			}
+			spec.EtcFiles = jail.EtcFiles(spec.UID, spec.GID, cwd, spec.Hostname)
+		} else {
+			spec.EtcFiles = jail.EtcFiles(spec.UID, spec.GID, cwd, spec.Hostname)
+		}
+		if keepEnv {
+			spec.Env = append(os.Environ(), spec.Env...)
+		}
+		for _, e := range envs {
+			if !strings.Contains(e, "=") {
+				return fmt.Errorf("--env %q: want K=V", e)
+			}
+			spec.Env = setEnv(spec.Env, e)
+		}
+		for _, b := range binds {
+			m, err := parseBind(b, false)
+			if err != nil {
+				return err
+			}
+			spec.Mounts = append(spec.Mounts, m)
+		}
+		for _, b := range bindsRW {
+			m, err := parseBind(b, true)
+			if err != nil {
+				return err
+			}
+			spec.Mounts = append(spec.Mounts, m)
+		}
+		for _, t := range tmpfs {
+			dst, size, _ := strings.Cut(t, ":")
+			m := jail.Mount{Kind: jail.MountTmpfs, Dst: dst, RW: true, Mode: 0o1777}
+			if size != "" {
+				n, err := units.ParseSize(size)
+				if err != nil {
+					return fmt.Errorf("--tmpfs %q: %v", t, err)
+				}
+				m.Size = n
+			}
+			if !filepath.IsAbs(dst) {
+				return fmt.Errorf("--tmpfs %q: destination must be absolute", t)
+			}
+			spec.Mounts = append(spec.Mounts, m)
+		}
+		spec.Proc = !noProc
+		if noSeccomp {
+			spec.Seccomp = nil
+		} else {
+			spec.Seccomp = &jail.Seccomp{Log: seccompLog}
+			if seccompFile != "" {
+				b, err := os.ReadFile(seccompFile)
+				if err != nil {
+					return fmt.Errorf("--seccomp-policy: %v", err)
+				}
+				spec.Seccomp.Policy, spec.Seccomp.PolicyName = string(b), seccompFile
+			}
+		}
+		l.MaxCPUs = int(maxCPUs)
+		l.Rlimits = []jail.Rlimit{
+			{Resource: "nofile", Soft: uint64(nofile), Hard: uint64(nofile)},
+			{Resource: "core", Soft: uint64(core), Hard: uint64(core)},
+			{Resource: "stack", Soft: uint64(stack), Hard: uint64(stack)},
+		}
+		if fsize > 0 {
+			l.Rlimits = append(l.Rlimits, jail.Rlimit{Resource: "fsize", Soft: uint64(fsize), Hard: uint64(fsize)})
+		}
+		if as > 0 {
+			l.Rlimits = append(l.Rlimits, jail.Rlimit{Resource: "as", Soft: uint64(as), Hard: uint64(as)})
+		}
+		return nil
+	}
+	return fs, finish
+}
+
+func setEnv(env []string, kv string) []string {
+	k, _, _ := strings.Cut(kv, "=")
+	for i, e := range env {
+		if strings.HasPrefix(e, k+"=") {
+			env[i] = kv
+			return env
+		}
+	}
+	return append(env, kv)
+}
+
+func parseBind(s string, rw bool) (jail.Mount, error) {
+	src, dst, ok := strings.Cut(s, ":")
+	if !ok {
+		dst = src
+	}
+	name := "--bind"
+	if rw {
+		name = "--bind-rw"
+	}
+	if !filepath.IsAbs(src) || !filepath.IsAbs(dst) {
+		return jail.Mount{}, fmt.Errorf("%s %q: paths must be absolute", name, s)
+	}
+	if _, err := os.Stat(src); err != nil {
+		return jail.Mount{}, fmt.Errorf("%s %q: source %s does not exist", name, s, src)
+	}
+	return jail.Mount{Kind: jail.MountBind, Src: src, Dst: dst, RW: rw, Mandatory: true, NoDev: true}, nil
+}
+
+func cmdRun(args []string) int {
+	spec := jail.DefaultSpec(nil)
+	var o runOptions
+	fs, finish := newRunFlags(spec, &o)
+	fs.Usage = func() {}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(os.Stdout)
+			fmt.Println("usage: pycage run [flags] -- CMD ARGS...")
+			fs.PrintDefaults()
+			return 0
+		}
+		fmt.Fprintf(os.Stderr, "pycage run: %v\n", err)
+		return jail.ExitSetup
+	}
+	if err := finish(); err != nil {
+		fmt.Fprintf(os.Stderr, "pycage run: %v\n", err)
+		return jail.ExitSetup
+	}
+	spec.Args = fs.Args()
+	if len(spec.Args) == 0 {
+		fmt.Fprintln(os.Stderr, "pycage run: no command given (usage: pycage run [flags] -- CMD ARGS...)")
+		return jail.ExitSetup
+	}
+	if filepath.IsAbs(spec.Args[0]) {
+		spec.AddInterpreter(spec.Args[0])
+	}
+	return runSpec(spec, o.report, o.quiet)
+}
+
+// runSpec runs a Spec with pycage's own stdio and returns pycage's exit code.
+func runSpec(spec *jail.Spec, reportPath string, quiet bool) int {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
+	res, err := jail.Run(context.Background(), spec, jail.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Signals: sigs})
+	signal.Stop(sigs)
+	if reportPath != "" {
+		writeReport(reportPath, res)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pycage: %v\n", err)
+		var se *jail.SetupError
+		if errors.As(err, &se) {
+			return se.ExitCode
+		}
+		return jail.ExitSetup
+	}
+	if !quiet {
+		switch res.Reason {
+		case jail.ReasonWallTimeout, jail.ReasonCPUTimeout, jail.ReasonOOM, jail.ReasonOutputLimit, jail.ReasonPidsLimit:
+			fmt.Fprintf(os.Stderr, "pycage: run stopped: %s\n", res.Reason)
+		}
+	}
+	return res.ExitCode
+}
+
+// reportJSON is the --report format: durations in seconds, sizes in bytes.
+type reportJSON struct {
+	Reason          jail.Reason `json:"reason"`
+	ExitCode        int         `json:"exit_code"`
+	Signal          int         `json:"signal"`
+	Error           string      `json:"error,omitempty"`
+	WallSeconds     float64     `json:"wall_time"`
+	CPUSeconds      float64     `json:"cpu_time"`
+	PeakMemory      int64       `json:"peak_memory"`
+	OOMKills        int64       `json:"oom_kills"`
+	PidsLimitHit    bool        `json:"pids_limit_hit"`
+	StdoutBytes     int64       `json:"stdout_bytes"`
+	StderrBytes     int64       `json:"stderr_bytes"`
+	StdoutTruncated bool        `json:"stdout_truncated"`
+	StderrTruncated bool        `json:"stderr_truncated"`
+	Limits          limitsJSON  `json:"limits"`
+}
+
+type limitsJSON struct {
+	WallSeconds float64       `json:"time_limit"`
+	CPUSeconds  float64       `json:"cpu_limit"`
+	Memory      int64         `json:"memory"`
+	Pids        int64         `json:"pids"`
+	Output      int64         `json:"output"`
+	CPUMsPerSec int64         `json:"cpu_ms_per_sec,omitempty"`
+	MaxCPUs     int           `json:"max_cpus,omitempty"`
+	Rlimits     []jail.Rlimit `json:"rlimits"`
+}
+
+func toReport(res *jail.Result) reportJSON {
+	l := res.Limits
+	return reportJSON{
+		Reason: res.Reason, ExitCode: res.ExitCode, Signal: res.Signal, Error: res.Error,
+		WallSeconds: res.Wall.Seconds(), CPUSeconds: res.CPU.Seconds(), PeakMemory: res.PeakMemory,
+		OOMKills: res.OOMKills, PidsLimitHit: res.PidsLimitHit,
+		StdoutBytes: res.StdoutBytes, StderrBytes: res.StderrBytes,
+		StdoutTruncated: res.StdoutTruncated, StderrTruncated: res.StderrTruncated,
+		Limits: limitsJSON{WallSeconds: l.Wall.Seconds(), CPUSeconds: l.CPU.Seconds(), Memory: l.Memory,
+			Pids: l.Pids, Output: l.Output, CPUMsPerSec: l.CPUMsPerSec, MaxCPUs: l.MaxCPUs, Rlimits: l.Rlimits},
+	}
+}
+
+func writeReport(path string, res *jail.Result) {
+	b, _ := json.Marshal(toReport(res))
+	b = append(b, '\n')
+	if path == "-" {
+		os.Stderr.Write(b)
+		return
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		fmt.Fprintf(os.Stderr, "pycage: write report %s: %v\n", path, err)
+	}
+}

@@ -1,0 +1,121 @@
+package jail
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// capNames maps capability names (with or without the CAP_ prefix, any case)
+// to numbers, as in linux/capability.h.
+var capNames = map[string]int{
+	"chown": 0, "dac_override": 1, "dac_read_search": 2, "fowner": 3, "fsetid": 4,
+	"kill": 5, "setgid": 6, "setuid": 7, "setpcap": 8, "linux_immutable": 9,
+	"net_bind_service": 10, "net_broadcast": 11, "net_admin": 12, "net_raw": 13,
+	"ipc_lock": 14, "ipc_owner": 15, "sys_module": 16, "sys_rawio": 17, "sys_chroot": 18,
+	"sys_ptrace": 19, "sys_pacct": 20, "sys_admin": 21, "sys_boot": 22, "sys_nice": 23,
+	"sys_resource": 24, "sys_time": 25, "sys_tty_config": 26, "mknod": 27, "lease": 28,
+	"audit_write": 29, "audit_control": 30, "setfcap": 31, "mac_override": 32,
+	"mac_admin": 33, "syslog": 34, "wake_alarm": 35, "block_suspend": 36,
+	"audit_read": 37, "perfmon": 38, "bpf": 39, "checkpoint_restore": 40,
+}
+
+// CapByName returns the number of a capability name like "CAP_NET_RAW".
+func CapByName(name string) (int, error) {
+	n := strings.TrimPrefix(strings.ToLower(name), "cap_")
+	c, ok := capNames[n]
+	if !ok {
+		return 0, fmt.Errorf("unknown capability %q", name)
+	}
+	return c, nil
+}
+
+// initCaps are what init needs to build the jail; they are passed through
+// execve as ambient capabilities, because init runs as the jail's
+// unprivileged uid inside the user namespace.
+var initCaps = []uintptr{
+	unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP, unix.CAP_NET_ADMIN, unix.CAP_DAC_OVERRIDE,
+	unix.CAP_CHOWN, unix.CAP_FOWNER, unix.CAP_SYS_CHROOT,
+}
+
+func lastCap() int {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err == nil {
+		var n int
+		if _, err := fmt.Sscan(strings.TrimSpace(string(b)), &n); err == nil {
+			return n
+		}
+	}
+	return 40
+}
+
+// dropCapsForExec empties the bounding and ambient sets and the thread's
+// capability sets except keep, which is raised as ambient so that it
+// survives execve. Runs on the locked stage thread just before execve.
+func dropCapsForExec(keep []string) error {
+	kept := uint64(0)
+	for _, k := range keep {
+		c, err := CapByName(k)
+		if err != nil {
+			return err
+		}
+		kept |= 1 << uint(c)
+	}
+	last := lastCap()
+	for c := 0; c <= last; c++ {
+		if kept&(1<<uint(c)) != 0 {
+			continue
+		}
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("drop bounding capability %d: %s", c, errText(err))
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear ambient capabilities: %s", errText(err))
+	}
+	if err := capset(kept); err != nil {
+		return err
+	}
+	for c := 0; c <= last; c++ {
+		if kept&(1<<uint(c)) != 0 {
+			if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0); err != nil {
+				return fmt.Errorf("raise ambient capability %d: %s", c, errText(err))
+			}
+		}
+	}
+	return nil
+}
+
+func capset(set uint64) error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	for i := 0; i < 2; i++ {
+		v := uint32(set >> (32 * uint(i)))
+		data[i] = unix.CapUserData{Effective: v, Permitted: v, Inheritable: v}
+	}
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capset: %s", errText(err))
+	}
+	return nil
+}
+
+// dropAllCaps empties init's capabilities on every thread once the jail is
+// built (capabilities are per thread). With cgo, AllThreadsSyscall is not
+// available; then only the current thread is changed and init stays
+// protected by being non-dumpable.
+func dropAllCaps() {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0)
+	_, _, e := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(ptr(&hdr)), uintptr(ptr(&data[0])), 0)
+	if e == syscall.ENOTSUP {
+		unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+		unix.Capset(&hdr, &data[0])
+	}
+}
+
+func ptr[T any](p *T) unsafe.Pointer { return unsafe.Pointer(p) }

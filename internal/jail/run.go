@@ -1,0 +1,683 @@
+package jail
+
+// Parent side of a run: cgroups, the spawn of init in new namespaces, the
+// clocks (wall, CPU), output limits, teardown and the exact Result.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pycage/pycage/internal/cgroup"
+	"github.com/pycage/pycage/internal/seccomp"
+	"golang.org/x/sys/unix"
+)
+
+// IO is the command's stdio. A nil Stdin reads /dev/null; an *os.File is
+// passed in directly. If Stdout and Stderr are the same writer, one pipe
+// carries both, so their order is kept exactly.
+type IO struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Signals, if set, are relayed to the command (pycage's own SIGTERM,
+	// SIGINT, ...).
+	Signals <-chan os.Signal
+}
+
+// SetupError is a failure to build or start the jail. It names the step and
+// the object, e.g. "bind /nope -> /nope: source does not exist (ENOENT)".
+type SetupError struct {
+	Msg string
+	// ExitCode is 125 for setup failures, 126 for a command that cannot be
+	// executed, 127 for a command that is not found.
+	ExitCode int
+}
+
+func (e *SetupError) Error() string { return e.Msg }
+
+// Exit codes of pycage itself (the command's own codes pass through).
+const (
+	ExitSetup      = 125
+	ExitCannotExec = 126
+	ExitNotFound   = 127
+)
+
+func setupErr(code int, format string, a ...any) *SetupError {
+	return &SetupError{Msg: fmt.Sprintf(format, a...), ExitCode: code}
+}
+
+var (
+	cgMu       sync.Mutex
+	cgManagers = map[string]*cgroup.Manager{}
+)
+
+// cgroupManager opens (once per parent) the cgroup manager.
+func cgroupManager(parent string) (*cgroup.Manager, error) {
+	cgMu.Lock()
+	defer cgMu.Unlock()
+	if m, ok := cgManagers[parent]; ok {
+		return m, nil
+	}
+	m, err := cgroup.Open(parent)
+	if err != nil {
+		return nil, err
+	}
+	cgManagers[parent] = m
+	return m, nil
+}
+
+var (
+	defaultFilterOnce sync.Once
+	defaultFilter     *seccomp.Filter
+	defaultFilterErr  error
+	defaultLogOnce    sync.Once
+	defaultLogFilter  *seccomp.Filter
+	defaultLogErr     error
+)
+
+// compileFilter compiles the spec's policy; the default one is compiled
+// once per process.
+func compileFilter(s *Seccomp) (*seccomp.Filter, error) {
+	if s == nil {
+		return nil, nil
+	}
+	if s.Policy == "" {
+		if s.Log {
+			defaultLogOnce.Do(func() { defaultLogFilter, defaultLogErr = seccomp.Compile("default", "", seccomp.Options{Log: true}) })
+			return defaultLogFilter, defaultLogErr
+		}
+		defaultFilterOnce.Do(func() { defaultFilter, defaultFilterErr = seccomp.Compile("default", "", seccomp.Options{}) })
+		return defaultFilter, defaultFilterErr
+	}
+	name := s.PolicyName
+	if name == "" {
+		name = "seccomp policy"
+	}
+	return seccomp.Compile(name, s.Policy, seccomp.Options{Log: s.Log})
+}
+
+// Validate checks a Spec for mistakes a user can make, before any jail is built.
+func (s *Spec) Validate() error {
+	if len(s.Args) == 0 || s.Args[0] == "" {
+		return errors.New("no command given")
+	}
+	if s.Cwd == "" || s.Cwd[0] != '/' {
+		return fmt.Errorf("cwd %q: must be an absolute path", s.Cwd)
+	}
+	for _, m := range s.Mounts {
+		if m.Dst == "" || m.Dst[0] != '/' {
+			return fmt.Errorf("mount %s -> %q: destination must be an absolute path", m.Src, m.Dst)
+		}
+		if m.Kind == MountBind && (m.Src == "" || m.Src[0] != '/') {
+			return fmt.Errorf("bind %q -> %s: source must be an absolute path", m.Src, m.Dst)
+		}
+		if m.Size < 0 {
+			return fmt.Errorf("mount %s: negative size", m.Dst)
+		}
+	}
+	l := s.Limits
+	for name, v := range map[string]int64{"time limit": int64(l.Wall), "cpu limit": int64(l.CPU),
+		"memory": l.Memory, "memory+swap": l.MemorySwap, "pids": l.Pids, "output": l.Output, "cpu_ms_per_sec": l.CPUMsPerSec} {
+		if v < 0 {
+			return fmt.Errorf("%s: negative value %d", name, v)
+		}
+	}
+	for _, r := range l.Rlimits {
+		if !ValidRlimit(r.Resource) {
+			return fmt.Errorf("rlimit %q: unknown resource", r.Resource)
+		}
+		if r.Soft > r.Hard {
+			return fmt.Errorf("rlimit %s: soft %d above hard %d", r.Resource, r.Soft, r.Hard)
+		}
+	}
+	for _, f := range s.Files {
+		if err := validRelPath(f.Path); err != nil {
+			return fmt.Errorf("file %q: %v", f.Path, err)
+		}
+	}
+	for _, c := range s.KeepCaps {
+		if _, err := CapByName(c); err != nil {
+			return err
+		}
+	}
+	if s.Namespaces.Mount == false && (len(s.Mounts) > 0 || s.Proc || s.Dev) {
+		return errors.New("mounts need a mount namespace")
+	}
+	return nil
+}
+
+// needsCgroups lists the cgroup features the limits need.
+func (l *Limits) cgroupNeeds() []string {
+	var need []string
+	if l.Memory > 0 {
+		need = append(need, "memory")
+	}
+	if l.Pids > 0 {
+		need = append(need, "pids")
+	}
+	if l.CPU > 0 {
+		need = append(need, "cpuacct")
+	}
+	if l.CPUMsPerSec > 0 {
+		need = append(need, "cpu")
+	}
+	if l.MaxCPUs > 0 {
+		need = append(need, "cpuset")
+	}
+	return need
+}
+
+// Run builds a fresh jail for spec, runs the command in it and tears
+// everything down. The Result is always filled in; err is a *SetupError
+// when the jail could not be built or the command not started.
+func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
+	res := &Result{Limits: spec.Limits}
+	setupFail := func(e *SetupError) (*Result, error) {
+		res.Reason = ReasonSetupError
+		res.Error = e.Msg
+		res.ExitCode = e.ExitCode
+		res.NotFound = e.ExitCode == ExitNotFound || e.ExitCode == ExitCannotExec
+		return res, e
+	}
+	if err := spec.Validate(); err != nil {
+		return setupFail(setupErr(ExitSetup, "invalid spec: %v", err))
+	}
+	filter, err := compileFilter(spec.Seccomp)
+	if err != nil {
+		return setupFail(setupErr(ExitSetup, "seccomp: %v", err))
+	}
+
+	// cgroups
+	var group *cgroup.Group
+	needs := spec.Limits.cgroupNeeds()
+	if !spec.Cgroup.Disable {
+		mgr, err := cgroupManager(spec.Cgroup.Parent)
+		if err != nil {
+			if !spec.AllowWeaker || len(needs) > 0 && !spec.AllowWeaker {
+				return setupFail(setupErr(ExitSetup, "cgroups: %v (pass --allow-weaker to run without cgroups)", err))
+			}
+		} else {
+			for _, n := range needs {
+				if !mgr.Supports(n) && !spec.AllowWeaker {
+					return setupFail(setupErr(ExitSetup, "cgroup %s: the limit cannot be enforced on this host (%s); pass --allow-weaker to run anyway", n, mgr.Describe()))
+				}
+			}
+			cl := cgroup.Limits{Memory: spec.Limits.Memory, MemorySwap: spec.Limits.MemorySwap, Pids: spec.Limits.Pids, CPUMsPerSec: spec.Limits.CPUMsPerSec}
+			if spec.Limits.MaxCPUs > 0 {
+				cl.CPUs = cpuList(spec.Limits.MaxCPUs)
+			}
+			group, err = mgr.New(cl)
+			if err != nil {
+				return setupFail(setupErr(ExitSetup, "%v", err))
+			}
+			defer group.Remove()
+		}
+	} else if len(needs) > 0 && !spec.AllowWeaker {
+		return setupFail(setupErr(ExitSetup, "cgroups are disabled but the limits need them (%v); pass --allow-weaker to run anyway", needs))
+	}
+
+	r := &runner{spec: spec, group: group, res: res}
+	return r.run(ctx, filter, stdio)
+}
+
+func cpuList(n int) string {
+	if n <= 1 {
+		return "0"
+	}
+	if m := runtime.NumCPU(); n > m {
+		n = m
+	}
+	return fmt.Sprintf("0-%d", n-1)
+}
+
+type runner struct {
+	spec  *Spec
+	group *cgroup.Group
+	res   *Result
+	cmd   *exec.Cmd
+
+	mu       sync.Mutex
+	reason   Reason // why we stopped the run, if we did
+	killOnce sync.Once
+	ctlW     *os.File
+	done     chan struct{}
+}
+
+func (r *runner) idMaps() ([]syscall.SysProcIDMap, []syscall.SysProcIDMap) {
+	conv := func(m []IDMap, inside uint32, own int) []syscall.SysProcIDMap {
+		if len(m) == 0 {
+			outside := 65534
+			if os.Geteuid() != 0 {
+				outside = own
+			}
+			return []syscall.SysProcIDMap{{ContainerID: int(inside), HostID: outside, Size: 1}}
+		}
+		out := make([]syscall.SysProcIDMap, len(m))
+		for i, e := range m {
+			out[i] = syscall.SysProcIDMap{ContainerID: int(e.Inside), HostID: int(e.Outside), Size: int(e.Count)}
+		}
+		return out
+	}
+	return conv(r.spec.UIDMap, r.spec.UID, os.Geteuid()), conv(r.spec.GIDMap, r.spec.GID, os.Getegid())
+}
+
+func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Result, error) {
+	spec, res := r.spec, r.res
+	fail := func(e *SetupError) (*Result, error) {
+		res.Reason = ReasonSetupError
+		res.Error = e.Msg
+		res.ExitCode = e.ExitCode
+		res.NotFound = e.ExitCode == ExitNotFound || e.ExitCode == ExitCannotExec
+		return res, e
+	}
+	ns := spec.Namespaces
+	var flags uintptr
+	for _, f := range []struct {
+		on   bool
+		flag uintptr
+	}{{ns.User, unix.CLONE_NEWUSER}, {ns.Mount, unix.CLONE_NEWNS}, {ns.PID, unix.CLONE_NEWPID},
+		{ns.Net, unix.CLONE_NEWNET}, {ns.IPC, unix.CLONE_NEWIPC}, {ns.UTS, unix.CLONE_NEWUTS}} {
+		if f.on {
+			flags |= f.flag
+		}
+	}
+	attr := &syscall.SysProcAttr{
+		Cloneflags:  flags,
+		Credential:  &syscall.Credential{Uid: spec.UID, Gid: spec.GID, NoSetGroups: true},
+		AmbientCaps: initCaps,
+		Pdeathsig:   syscall.SIGKILL,
+	}
+	if ns.User {
+		attr.UidMappings, attr.GidMappings = r.idMaps()
+		attr.GidMappingsEnableSetgroups = false
+	} else if os.Geteuid() != 0 {
+		return fail(setupErr(ExitSetup, "a jail without a user namespace needs root"))
+	}
+	if r.group != nil {
+		if fd, ok := r.group.UnifiedFD(); ok {
+			attr.UseCgroupFD = true
+			attr.CgroupFD = fd
+		}
+	}
+
+	ctlR, ctlW, err := os.Pipe()
+	if err != nil {
+		return fail(setupErr(ExitSetup, "pipe ctl: %v", err))
+	}
+	repR, repW, err := os.Pipe()
+	if err != nil {
+		return fail(setupErr(ExitSetup, "pipe report: %v", err))
+	}
+	r.ctlW = ctlW
+	defer ctlW.Close()
+	defer repR.Close()
+
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{initArg},
+		Env:         []string{},
+		Dir:         "/",
+		ExtraFiles:  []*os.File{ctlR, repW},
+		SysProcAttr: attr,
+	}
+	for _, fd := range spec.PassFDs {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(fd), fmt.Sprintf("pass-fd-%d", fd)))
+	}
+
+	// stdio
+	var closeAfterStart []io.Closer
+	var copiers sync.WaitGroup
+	switch in := stdio.Stdin.(type) {
+	case nil:
+	case *os.File:
+		cmd.Stdin = in
+	default:
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			return fail(setupErr(ExitSetup, "pipe stdin: %v", err))
+		}
+		cmd.Stdin = pr
+		closeAfterStart = append(closeAfterStart, pr)
+		go func() {
+			io.Copy(pw, in)
+			pw.Close()
+		}()
+	}
+	outLimit := spec.Limits.Output
+	mkOut := func(w io.Writer, bytes *int64, trunc *bool) (*os.File, error) {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		closeAfterStart = append(closeAfterStart, pw)
+		copiers.Add(1)
+		go func() {
+			defer copiers.Done()
+			defer pr.Close()
+			r.copyOut(pr, w, outLimit, bytes, trunc)
+		}()
+		return pw, nil
+	}
+	if stdio.Stdout != nil && stdio.Stdout == stdio.Stderr {
+		pw, err := mkOut(stdio.Stdout, &res.StdoutBytes, &res.StdoutTruncated)
+		if err != nil {
+			return fail(setupErr(ExitSetup, "pipe output: %v", err))
+		}
+		cmd.Stdout, cmd.Stderr = pw, pw
+	} else {
+		out, errw := stdio.Stdout, stdio.Stderr
+		if out == nil {
+			out = io.Discard
+		}
+		if errw == nil {
+			errw = io.Discard
+		}
+		pw, err := mkOut(out, &res.StdoutBytes, &res.StdoutTruncated)
+		if err != nil {
+			return fail(setupErr(ExitSetup, "pipe stdout: %v", err))
+		}
+		pe, err := mkOut(errw, &res.StderrBytes, &res.StderrTruncated)
+		if err != nil {
+			return fail(setupErr(ExitSetup, "pipe stderr: %v", err))
+		}
+		cmd.Stdout, cmd.Stderr = pw, pe
+	}
+
+	t0 := time.Now()
+	err = cmd.Start()
+	ctlR.Close()
+	repW.Close()
+	for _, c := range closeAfterStart {
+		c.Close()
+	}
+	if err != nil {
+		copiers.Wait()
+		return fail(setupErr(ExitSetup, "start jail init: %v", err))
+	}
+	r.cmd = cmd
+	r.done = make(chan struct{})
+	pid := cmd.Process.Pid
+
+	p := payload{Spec: spec}
+	if filter != nil {
+		p.Filter = make([]SockFilter, len(filter.Insns))
+		for i, in := range filter.Insns {
+			p.Filter[i] = SockFilter{Code: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
+		}
+		p.FilterFlags = filter.Flags
+	}
+	var startErr *SetupError
+	if os.Geteuid() == 0 {
+		// Shield init from the OOM killer: the command is the one to die.
+		if err := os.WriteFile(fmt.Sprintf("/proc/%d/oom_score_adj", pid), []byte("-1000"), 0); err == nil {
+			p.OOMAdjusted = true
+		}
+	}
+	if r.group != nil {
+		if err := r.group.Add(pid); err != nil {
+			startErr = setupErr(ExitSetup, "%v", err)
+		}
+	}
+	if startErr == nil {
+		if err := json.NewEncoder(ctlW).Encode(&p); err != nil {
+			startErr = setupErr(ExitSetup, "send payload to jail init: %v", err)
+		}
+	}
+	if startErr != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		copiers.Wait()
+		return fail(startErr)
+	}
+
+	// Reports from init.
+	reports := make(chan report, 4)
+	go func() {
+		defer close(reports)
+		dec := json.NewDecoder(repR)
+		for {
+			var m report
+			if err := dec.Decode(&m); err != nil {
+				return
+			}
+			reports <- m
+		}
+	}()
+
+	var started time.Time
+	var exitMsg *report
+	var setupMsg *report
+	// Setup must finish in bounded time too.
+	setupTimer := time.NewTimer(30*time.Second + spec.Limits.Wall)
+	defer setupTimer.Stop()
+	var wallTimer <-chan time.Time
+	ctxDone := ctx.Done()
+	sigs := stdio.Signals
+loop:
+	for {
+		select {
+		case m, ok := <-reports:
+			if !ok {
+				break loop
+			}
+			switch m.Kind {
+			case "started":
+				started = time.Now()
+				setupTimer.Stop()
+				if spec.Limits.Wall > 0 {
+					t := time.NewTimer(spec.Limits.Wall)
+					defer t.Stop()
+					wallTimer = t.C
+				}
+				if spec.Limits.CPU > 0 && r.group != nil {
+					go r.watchCPU(spec.Limits.CPU)
+				}
+			case "error":
+				mm := m
+				setupMsg = &mm
+			case "exit":
+				mm := m
+				exitMsg = &mm
+			}
+		case <-wallTimer:
+			r.stop(ReasonWallTimeout)
+			wallTimer = nil
+		case <-setupTimer.C:
+			r.stop(ReasonSetupError)
+		case <-ctxDone:
+			r.stop(ReasonCanceled)
+			ctxDone = nil
+		case s := <-sigs:
+			if sig, ok := s.(syscall.Signal); ok {
+				r.signal(sig)
+			}
+		}
+	}
+	waitErr := cmd.Wait()
+	close(r.done)
+	end := time.Now()
+	copiers.Wait()
+	if r.group != nil {
+		r.group.Kill()
+	}
+
+	if !started.IsZero() {
+		res.Wall = end.Sub(started)
+	}
+	if r.group != nil {
+		if st, err := r.group.Stats(); err == nil {
+			res.CPU = st.CPU
+			res.PeakMemory = st.MemoryPeak
+			res.OOMKills = st.OOMKills
+			res.PidsLimitHit = st.PidsLimitHit
+		}
+	}
+	if setupMsg != nil {
+		code := setupMsg.ExitCode
+		if code == 0 {
+			code = ExitSetup
+		}
+		return fail(&SetupError{Msg: setupMsg.Error, ExitCode: code})
+	}
+
+	r.mu.Lock()
+	stopped := r.reason
+	r.mu.Unlock()
+	if started.IsZero() {
+		if stopped == ReasonCanceled {
+			res.Reason = ReasonCanceled
+			res.ExitCode = 128 + int(unix.SIGKILL)
+			res.Signal = int(unix.SIGKILL)
+			return res, nil
+		}
+		msg := fmt.Sprintf("jail init died during setup: %v", waitErr)
+		if stopped == ReasonSetupError {
+			msg = fmt.Sprintf("jail setup did not finish within %v", 30*time.Second+spec.Limits.Wall)
+		}
+		return fail(setupErr(ExitSetup, "%s", msg))
+	}
+	_ = t0
+
+	// The command's own status, when init lived to report it.
+	status := -1
+	if exitMsg != nil {
+		status = exitMsg.Status
+		res.Files, res.FilesError = exitMsg.Files, exitMsg.FilesError
+	}
+	if status >= 0 {
+		ws := unix.WaitStatus(status)
+		switch {
+		case ws.Exited():
+			res.ExitCode = ws.ExitStatus()
+			res.Reason = ReasonExited
+		case ws.Signaled():
+			res.Signal = int(ws.Signal())
+			res.ExitCode = 128 + res.Signal
+			res.Reason = ReasonSignaled
+		}
+	} else {
+		// Init was killed (by us, or by the OOM killer): the whole jail
+		// died with SIGKILL.
+		res.Signal = int(unix.SIGKILL)
+		res.ExitCode = 128 + res.Signal
+		res.Reason = ReasonSignaled
+	}
+	switch {
+	case stopped != "":
+		res.Reason = stopped
+		if stopped != ReasonOutputLimit || status < 0 {
+			res.Signal = int(unix.SIGKILL)
+			res.ExitCode = 128 + res.Signal
+		}
+	case res.OOMKills > 0 && res.Signal == int(unix.SIGKILL):
+		res.Reason = ReasonOOM
+	case res.PidsLimitHit && res.Reason != ReasonExited || res.PidsLimitHit && res.ExitCode != 0:
+		res.Reason = ReasonPidsLimit
+	}
+	return res, nil
+}
+
+// stop ends the run for reason (the first reason wins). When output files
+// are to be collected, init is asked to kill everything and still report;
+// otherwise (or if it does not answer in time) init is killed, which kills
+// every process of its pid namespace.
+func (r *runner) stop(reason Reason) {
+	r.mu.Lock()
+	if r.reason == "" {
+		r.reason = reason
+	}
+	r.mu.Unlock()
+	r.killOnce.Do(func() {
+		hard := func() {
+			r.cmd.Process.Kill()
+			if r.group != nil {
+				r.group.Kill()
+			}
+		}
+		if r.spec.Collect != nil && reason != ReasonCanceled && reason != ReasonSetupError {
+			r.ctlW.Write([]byte(`{"cmd":"kill"}` + "\n"))
+			grace := r.spec.Collect.Timeout + time.Second
+			if r.spec.Collect.Timeout <= 0 {
+				grace = 6 * time.Second
+			}
+			go func() {
+				select {
+				case <-time.After(grace):
+					hard()
+				case <-r.done:
+				}
+			}()
+			return
+		}
+		hard()
+	})
+}
+
+// Signal relays a signal to the command (used for SIGTERM/SIGINT to pycage).
+func (r *runner) signal(sig syscall.Signal) {
+	fmt.Fprintf(r.ctlW, `{"cmd":"signal","signal":%d}`+"\n", int(sig))
+}
+
+// watchCPU polls the cgroup's CPU usage. It sleeps until the earliest moment
+// the limit could be reached (usage cannot grow faster than the number of
+// CPUs), so the check is exact to a few ms and cheap.
+func (r *runner) watchCPU(limit time.Duration) {
+	ncpu := time.Duration(runtime.NumCPU())
+	for {
+		used, err := r.group.CPUUsage()
+		if err != nil {
+			return
+		}
+		if used >= limit {
+			r.stop(ReasonCPUTimeout)
+			return
+		}
+		wait := (limit - used) / ncpu
+		if wait < 2*time.Millisecond {
+			wait = 2 * time.Millisecond
+		}
+		if wait > 250*time.Millisecond {
+			wait = 250 * time.Millisecond
+		}
+		select {
+		case <-time.After(wait):
+		case <-r.done:
+			return
+		}
+	}
+}
+
+// copyOut copies one output stream, keeping at most limit bytes; past it the
+// run is stopped with reason output-limit and the rest is drained.
+func (r *runner) copyOut(src io.Reader, dst io.Writer, limit int64, n *int64, trunc *bool) {
+	buf := make([]byte, 32<<10)
+	for {
+		k, err := src.Read(buf)
+		if k > 0 {
+			chunk := buf[:k]
+			if limit > 0 && *n+int64(k) > limit {
+				chunk = chunk[:limit-*n]
+				if !*trunc {
+					*trunc = true
+					r.stop(ReasonOutputLimit)
+				}
+			}
+			if len(chunk) > 0 {
+				dst.Write(chunk)
+				*n += int64(len(chunk))
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}

@@ -1,0 +1,257 @@
+package jail
+
+// Child side, part 2: the stage. Init starts it before building the tree (so
+// its start-up overlaps the mounts); it waits for its config, then becomes
+// the command: rlimits, cwd, every capability dropped, no_new_privs, seccomp
+// last, execve. Doing seccomp here (and not in init) means a policy applies
+// from the command's execve on, as in nsjail, and never to init itself.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+type stageConfig struct {
+	Args        []string     `json:"args"`
+	ExecPath    string       `json:"exec_path,omitempty"`
+	Env         []string     `json:"env"`
+	Cwd         string       `json:"cwd"`
+	Rlimits     []Rlimit     `json:"rlimits,omitempty"`
+	Filter      []SockFilter `json:"filter,omitempty"`
+	FilterFlags uint         `json:"filter_flags,omitempty"`
+	NoNewPrivs  bool         `json:"nnp"`
+	KeepCaps    []string     `json:"keep_caps,omitempty"`
+}
+
+type stageError struct {
+	Error string `json:"error"`
+	Code  int    `json:"code"`
+}
+
+// startStage forks the stage with the command's stdio and pass fds. It
+// returns its pid, the pipe to send its config on, and the pipe its errors
+// come back on (EOF there means execve succeeded).
+func startStage(spec *Spec, p *payload) (int, *os.File, *os.File, error) {
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return 0, nil, nil, fail("pipe", "stage config", err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return 0, nil, nil, fail("pipe", "stage errors", err)
+	}
+	used := map[int]bool{}
+	maxFD := 2
+	for _, fd := range spec.PassFDs {
+		used[fd] = true
+		if fd > maxFD {
+			maxFD = fd
+		}
+	}
+	free := func() int {
+		for fd := 3; ; fd++ {
+			if !used[fd] {
+				used[fd] = true
+				if fd > maxFD {
+					maxFD = fd
+				}
+				return fd
+			}
+		}
+	}
+	cfgFD, errFD := free(), free()
+	files := make([]*os.File, maxFD+1)
+	files[0], files[1], files[2] = os.Stdin, os.Stdout, os.Stderr
+	for i, fd := range spec.PassFDs {
+		files[fd] = os.NewFile(uintptr(passFDBase+i), fmt.Sprintf("pass-fd-%d", fd))
+	}
+	files[cfgFD], files[errFD] = cfgR, errW
+	proc, err := os.StartProcess("/proc/self/exe",
+		[]string{stageArg, fmt.Sprint(cfgFD), fmt.Sprint(errFD), fmt.Sprint(p.OOMAdjusted)},
+		&os.ProcAttr{
+			Dir:   "/",
+			Env:   []string{},
+			Files: files,
+			Sys:   &syscall.SysProcAttr{Setsid: !spec.SkipSetsid, Pdeathsig: syscall.SIGKILL},
+		})
+	cfgR.Close()
+	errW.Close()
+	if err != nil {
+		return 0, nil, nil, fail("start", "stage", err)
+	}
+	pid := proc.Pid
+	proc.Release()
+	return pid, cfgW, errR, nil
+}
+
+func runStage() {
+	runtime.LockOSThread()
+	debug.SetGCPercent(-1)
+	if len(os.Args) < 4 {
+		os.Exit(125)
+	}
+	var cfgFD, errFD int
+	fmt.Sscan(os.Args[1], &cfgFD)
+	fmt.Sscan(os.Args[2], &errFD)
+	errPipe := os.NewFile(uintptr(errFD), "stage-errors")
+	syscall.CloseOnExec(errFD)
+	die := func(code int, format string, a ...any) {
+		json.NewEncoder(errPipe).Encode(stageError{Error: fmt.Sprintf(format, a...), Code: code})
+		os.Exit(code)
+	}
+	if os.Args[3] == "true" {
+		// Init was shielded from the OOM killer; the command must not be.
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte("0"), 0); err != nil {
+			die(125, "reset oom_score_adj: %v", err)
+		}
+	}
+	// Blocks until init has finished the tree and pivoted into it.
+	cfgPipe := os.NewFile(uintptr(cfgFD), "stage-config")
+	var cfg stageConfig
+	if err := json.NewDecoder(cfgPipe).Decode(&cfg); err != nil {
+		os.Exit(125) // init failed and closed the pipe; it reports
+	}
+	cfgPipe.Close()
+
+	if err := unix.Chdir(cfg.Cwd); err != nil {
+		die(125, "chdir %s: %s", cfg.Cwd, errText(err))
+	}
+	for _, rl := range cfg.Rlimits {
+		res, ok := rlimitResources[rl.Resource]
+		if !ok {
+			die(125, "setrlimit %s: unknown resource", rl.Resource)
+		}
+		lim := syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		// syscall.Setrlimit (not unix's) so Go does not restore its own
+		// saved RLIMIT_NOFILE at execve.
+		if err := syscall.Setrlimit(res, &lim); err != nil {
+			die(125, "setrlimit %s (soft %d, hard %d): %s", rl.Resource, rl.Soft, rl.Hard, errText(err))
+		}
+	}
+	exe, code, err := lookPath(cfg)
+	if err != nil {
+		die(code, "%v", err)
+	}
+	argv, err := syscall.SlicePtrFromStrings(cfg.Args)
+	if err != nil {
+		die(125, "exec %s: %v", exe, err)
+	}
+	envv, err := syscall.SlicePtrFromStrings(cfg.Env)
+	if err != nil {
+		die(125, "exec %s: %v", exe, err)
+	}
+	exeP, err := syscall.BytePtrFromString(exe)
+	if err != nil {
+		die(125, "exec %s: %v", exe, err)
+	}
+	var prog *unix.SockFprog
+	if len(cfg.Filter) > 0 {
+		insns := make([]unix.SockFilter, len(cfg.Filter))
+		for i, f := range cfg.Filter {
+			insns[i] = unix.SockFilter{Code: f.Code, Jt: f.Jt, Jf: f.Jf, K: f.K}
+		}
+		prog = &unix.SockFprog{Len: uint16(len(insns)), Filter: &insns[0]}
+	}
+	if err := dropCapsForExec(cfg.KeepCaps); err != nil {
+		die(125, "drop capabilities: %v", err)
+	}
+	resetSignals()
+	if cfg.NoNewPrivs {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			die(125, "set no_new_privs: %s", errText(err))
+		}
+	}
+	// From here on: raw syscalls only, nothing that allocates.
+	if prog != nil {
+		if _, _, e := syscall.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, uintptr(cfg.FilterFlags), uintptr(unsafe.Pointer(prog))); e != 0 {
+			die(125, "install seccomp filter: %s", errText(e))
+		}
+	}
+	_, _, e := syscall.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(exeP)),
+		uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])))
+	code = 126
+	if e == unix.ENOENT {
+		code = 127
+	}
+	die(code, "exec %s: %s", exe, errText(e))
+}
+
+// lookPath finds the command inside the jail: an explicit ExecPath, a path
+// with a slash, or a search of the jail's PATH.
+func lookPath(cfg stageConfig) (string, int, error) {
+	if len(cfg.Args) == 0 {
+		return "", 125, fmt.Errorf("exec: no command")
+	}
+	name := cfg.Args[0]
+	if cfg.ExecPath != "" {
+		name = cfg.ExecPath
+	}
+	if strings.Contains(name, "/") {
+		return name, 0, checkExec(name)
+	}
+	pathEnv := ""
+	for _, kv := range cfg.Env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	if pathEnv == "" {
+		pathEnv = "/usr/local/bin:/usr/bin:/bin"
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		if checkExec(p) == nil {
+			return p, 0, nil
+		}
+	}
+	return "", 127, fmt.Errorf("exec %s: not found in PATH=%s inside the jail", name, pathEnv)
+}
+
+func checkExec(p string) error {
+	st, err := os.Stat(p)
+	if err != nil {
+		return fmt.Errorf("exec %s: not found inside the jail", p)
+	}
+	if st.IsDir() || st.Mode()&0o111 == 0 {
+		return fmt.Errorf("exec %s: not an executable file", p)
+	}
+	return nil
+}
+
+// resetSignals gives the command default signal dispositions: handlers
+// reset at execve anyway, but ignored signals (init ignores most) would be
+// inherited.
+func resetSignals() {
+	var zero [4]uint64 // struct sigaction with SIG_DFL, no flags, empty mask
+	for s := 1; s <= 64; s++ {
+		if s == int(unix.SIGKILL) || s == int(unix.SIGSTOP) {
+			continue
+		}
+		syscall.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(s), uintptr(unsafe.Pointer(&zero)), 0, 8, 0, 0)
+	}
+	var empty uint64
+	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&empty)), 0, 8, 0, 0)
+}
+
+var rlimitResources = map[string]int{
+	"as": unix.RLIMIT_AS, "core": unix.RLIMIT_CORE, "cpu": unix.RLIMIT_CPU,
+	"data": unix.RLIMIT_DATA, "fsize": unix.RLIMIT_FSIZE, "nofile": unix.RLIMIT_NOFILE,
+	"nproc": unix.RLIMIT_NPROC, "stack": unix.RLIMIT_STACK, "memlock": unix.RLIMIT_MEMLOCK,
+	"msgqueue": unix.RLIMIT_MSGQUEUE, "rtprio": unix.RLIMIT_RTPRIO, "sigpending": unix.RLIMIT_SIGPENDING,
+	"nice": unix.RLIMIT_NICE, "rttime": unix.RLIMIT_RTTIME,
+}
+
+// ValidRlimit reports whether name is a resource Rlimit accepts.
+func ValidRlimit(name string) bool { _, ok := rlimitResources[name]; return ok }
