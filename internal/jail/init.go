@@ -105,10 +105,9 @@ func runInit() {
 	spec := p.Spec
 
 	// Signals sent from inside the jail must not kill init (Go would die on
-	// most of them); the parent's SIGTERM/SIGINT/SIGHUP are relayed.
-	relay := make(chan os.Signal, 4)
-	signal.Notify(relay, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
-	ignoreOthers()
+	// most of them). The parent relays signals over ctl, never by signal,
+	// so that a process of the jail cannot fake them.
+	ignoreSignals()
 
 	if spec.Namespaces.Cgroup {
 		// After the parent placed us in the run's cgroups, so that the
@@ -176,11 +175,6 @@ func runInit() {
 			}
 		}
 	}()
-	go func() {
-		for s := range relay {
-			unix.Kill(stage, s.(syscall.Signal))
-		}
-	}()
 
 	// Reap everything; when the command exits, kill the rest.
 	status := -1
@@ -208,14 +202,13 @@ func runInit() {
 	os.Exit(0)
 }
 
-// ignoreOthers makes init deaf to signals it does not handle, so a process
-// of the jail cannot kill it with kill(1, sig).
-func ignoreOthers() {
+// ignoreSignals makes init deaf to signals, so a process of the jail cannot
+// kill it with kill(1, sig).
+func ignoreSignals() {
 	var sigs []os.Signal
 	for s := 1; s < 32; s++ {
 		switch syscall.Signal(s) {
 		case syscall.SIGKILL, syscall.SIGSTOP, syscall.SIGCHLD, syscall.SIGURG,
-			syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
 			syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGILL, syscall.SIGTRAP:
 			continue
 		}

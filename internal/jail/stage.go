@@ -196,7 +196,8 @@ func lookPath(cfg stageConfig) (string, int, error) {
 		name = cfg.ExecPath
 	}
 	if strings.Contains(name, "/") {
-		return name, 0, checkExec(name)
+		code, err := checkExec(name)
+		return name, code, err
 	}
 	pathEnv := ""
 	for _, kv := range cfg.Env {
@@ -212,22 +213,22 @@ func lookPath(cfg stageConfig) (string, int, error) {
 			dir = "."
 		}
 		p := filepath.Join(dir, name)
-		if checkExec(p) == nil {
+		if _, err := checkExec(p); err == nil {
 			return p, 0, nil
 		}
 	}
 	return "", 127, fmt.Errorf("exec %s: not found in PATH=%s inside the jail", name, pathEnv)
 }
 
-func checkExec(p string) error {
+func checkExec(p string) (int, error) {
 	st, err := os.Stat(p)
 	if err != nil {
-		return fmt.Errorf("exec %s: not found inside the jail", p)
+		return 127, fmt.Errorf("exec %s: not found inside the jail", p)
 	}
 	if st.IsDir() || st.Mode()&0o111 == 0 {
-		return fmt.Errorf("exec %s: not an executable file", p)
+		return 126, fmt.Errorf("exec %s: not an executable file", p)
 	}
-	return nil
+	return 0, nil
 }
 
 // resetSignals gives the command default signal dispositions: handlers
