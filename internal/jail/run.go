@@ -55,6 +55,9 @@ func setupErr(code int, format string, a ...any) *SetupError {
 	return &SetupError{Msg: fmt.Sprintf(format, a...), ExitCode: code}
 }
 
+// traceOn prints a timeline of each run to stderr (PYCAGE_TRACE=1).
+var traceOn = os.Getenv("PYCAGE_TRACE") == "1"
+
 var (
 	cgMu       sync.Mutex
 	cgManagers = map[string]*cgroup.Manager{}
@@ -403,11 +406,12 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 		copiers.Wait()
 		return fail(setupErr(ExitSetup, "start jail init: %v", err))
 	}
+	tSpawned := time.Now()
 	r.cmd = cmd
 	r.done = make(chan struct{})
 	pid := cmd.Process.Pid
 
-	p := payload{Spec: spec}
+	p := payload{Spec: spec, Direct: canStartDirect(spec)}
 	if filter != nil {
 		p.Filter = make([]SockFilter, len(filter.Insns))
 		for i, in := range filter.Insns {
@@ -416,12 +420,6 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 		p.FilterFlags = filter.Flags
 	}
 	var startErr *SetupError
-	if os.Geteuid() == 0 {
-		// Shield init from the OOM killer: the command is the one to die.
-		if err := os.WriteFile(fmt.Sprintf("/proc/%d/oom_score_adj", pid), []byte("-1000"), 0); err == nil {
-			p.OOMAdjusted = true
-		}
-	}
 	if r.group != nil {
 		if err := r.group.Add(pid); err != nil {
 			startErr = setupErr(ExitSetup, "%v", err)
@@ -472,6 +470,9 @@ loop:
 			switch m.Kind {
 			case "started":
 				started = time.Now()
+				if traceOn {
+					fmt.Fprintf(os.Stderr, "pycage trace: spawn %v, init setup %v, started at %v\n", tSpawned.Sub(t0), time.Duration(m.SetupNs), started.Sub(t0))
+				}
 				setupTimer.Stop()
 				if spec.Limits.Wall > 0 {
 					t := time.NewTimer(spec.Limits.Wall)
@@ -545,7 +546,9 @@ loop:
 		}
 		return fail(setupErr(ExitSetup, "%s", msg))
 	}
-	_ = t0
+	if traceOn {
+		fmt.Fprintf(os.Stderr, "pycage trace: ended at %v, torn down at %v\n", end.Sub(t0), time.Since(t0))
+	}
 
 	// The command's own status, when init lived to report it.
 	status := -1
@@ -584,6 +587,21 @@ loop:
 		res.Reason = ReasonPidsLimit
 	}
 	return res, nil
+}
+
+// canStartDirect says whether init may start the command itself (the fast
+// path, see startDirect): only under pycage's own default policy (or none),
+// without RLIMIT_AS and without kept capabilities.
+func canStartDirect(spec *Spec) bool {
+	if spec.Seccomp != nil && spec.Seccomp.Policy != "" || len(spec.KeepCaps) > 0 || spec.DisableNoNewPrivs {
+		return false
+	}
+	for _, r := range spec.Limits.Rlimits {
+		if r.Resource == "as" || r.Resource == "data" {
+			return false
+		}
+	}
+	return true
 }
 
 // stop ends the run for reason (the first reason wins). When output files

@@ -8,6 +8,7 @@ package jail
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -76,7 +77,7 @@ func startStage(spec *Spec, p *payload) (int, *os.File, *os.File, error) {
 	}
 	files[cfgFD], files[errFD] = cfgR, errW
 	proc, err := os.StartProcess("/proc/self/exe",
-		[]string{stageArg, fmt.Sprint(cfgFD), fmt.Sprint(errFD), fmt.Sprint(p.OOMAdjusted)},
+		[]string{stageArg, fmt.Sprint(cfgFD), fmt.Sprint(errFD)},
 		&os.ProcAttr{
 			Dir:   "/",
 			Env:   []string{},
@@ -96,7 +97,7 @@ func startStage(spec *Spec, p *payload) (int, *os.File, *os.File, error) {
 func runStage() {
 	runtime.LockOSThread()
 	debug.SetGCPercent(-1)
-	if len(os.Args) < 4 {
+	if len(os.Args) < 3 {
 		os.Exit(125)
 	}
 	var cfgFD, errFD int
@@ -107,12 +108,6 @@ func runStage() {
 	die := func(code int, format string, a ...any) {
 		json.NewEncoder(errPipe).Encode(stageError{Error: fmt.Sprintf(format, a...), Code: code})
 		os.Exit(code)
-	}
-	if os.Args[3] == "true" {
-		// Init was shielded from the OOM killer; the command must not be.
-		if err := os.WriteFile("/proc/self/oom_score_adj", []byte("0"), 0); err != nil {
-			die(125, "reset oom_score_adj: %v", err)
-		}
 	}
 	// Blocks until init has finished the tree and pivoted into it.
 	cfgPipe := os.NewFile(uintptr(cfgFD), "stage-config")
@@ -256,3 +251,78 @@ var rlimitResources = map[string]int{
 
 // ValidRlimit reports whether name is a resource Rlimit accepts.
 func ValidRlimit(name string) bool { _, ok := rlimitResources[name]; return ok }
+
+// startDirect is the fast path used with pycage's default seccomp policy
+// (which allows everything init does afterwards: wait4, kill, read, write,
+// futex...): init drops its capabilities, sets the command's rlimits,
+// no_new_privs and seccomp filter on itself, then forks and execs the
+// command with Go's os.StartProcess. The filter and limits are inherited.
+// Not used for user policies (they apply from the command's execve on, as
+// in nsjail), RLIMIT_AS (would starve init's Go runtime) or kept capabilities.
+func startDirect(spec *Spec, cfg stageConfig) (int, int, error) {
+	if err := unix.Chdir(cfg.Cwd); err != nil {
+		return 0, 125, fail("chdir", cfg.Cwd, err)
+	}
+	exe, code, err := lookPath(cfg)
+	if err != nil {
+		return 0, code, err
+	}
+	for _, rl := range cfg.Rlimits {
+		res, ok := rlimitResources[rl.Resource]
+		if !ok {
+			return 0, 125, fail("setrlimit", rl.Resource, fmt.Errorf("unknown resource"))
+		}
+		lim := syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if err := syscall.Setrlimit(res, &lim); err != nil {
+			return 0, 125, fail("setrlimit", fmt.Sprintf("%s (soft %d, hard %d)", rl.Resource, rl.Soft, rl.Hard), err)
+		}
+	}
+	last := lastCap()
+	for c := 0; c <= last; c++ {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+			return 0, 125, fail("drop bounding capability", fmt.Sprint(c), err)
+		}
+	}
+	dropAllCaps()
+	if cfg.NoNewPrivs {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return 0, 125, fail("set", "no_new_privs", err)
+		}
+	}
+	if len(cfg.Filter) > 0 {
+		insns := make([]unix.SockFilter, len(cfg.Filter))
+		for i, f := range cfg.Filter {
+			insns[i] = unix.SockFilter{Code: f.Code, Jt: f.Jt, Jf: f.Jf, K: f.K}
+		}
+		prog := &unix.SockFprog{Len: uint16(len(insns)), Filter: &insns[0]}
+		// This thread (locked) forks the command, so the filter is inherited.
+		if _, _, e := syscall.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, uintptr(cfg.FilterFlags), uintptr(unsafe.Pointer(prog))); e != 0 {
+			return 0, 125, fail("install", "seccomp filter", e)
+		}
+	}
+	files := []*os.File{os.Stdin, os.Stdout, os.Stderr}
+	for i, fd := range spec.PassFDs {
+		for len(files) <= fd {
+			files = append(files, nil)
+		}
+		files[fd] = os.NewFile(uintptr(passFDBase+i), fmt.Sprintf("pass-fd-%d", fd))
+	}
+	proc, err := os.StartProcess(exe, cfg.Args, &os.ProcAttr{
+		Dir: cfg.Cwd, Env: cfg.Env, Files: files,
+		Sys: &syscall.SysProcAttr{Setsid: !spec.SkipSetsid, Pdeathsig: syscall.SIGKILL},
+	})
+	if err != nil {
+		code := 126
+		if errors.Is(err, os.ErrNotExist) {
+			code = 127
+		}
+		var en syscall.Errno
+		if errors.As(err, &en) {
+			return 0, code, fmt.Errorf("exec %s: %s", exe, errText(en))
+		}
+		return 0, code, fmt.Errorf("exec %s: %v", exe, err)
+	}
+	pid := proc.Pid
+	proc.Release()
+	return pid, 0, nil
+}
