@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMemoryBombIsOOM(t *testing.T) {
+	r := py(t, "b = []\nwhile True: b.append(bytearray(16 << 20))", "--memory", "64M")
+	wantCode(t, r, 137)
+	wantReason(t, r, "oom")
+	if peak := r.report["peak_memory"].(float64); peak < 32<<20 || peak > 80<<20 {
+		t.Fatalf("peak memory %v, want about the 64M limit", peak)
+	}
+	// Memory in tmpfs (workspace, /dev/shm) is charged too.
+	r = py(t, `
+f = open("/dev/shm/fill", "wb")
+while True: f.write(b"x" * (1 << 20))
+`, "--memory", "48M")
+	if r.report["reason"] != "oom" && !strings.Contains(r.stderr, "No space left") {
+		t.Fatalf("shm fill: reason %v stderr %.300s", r.report["reason"], r.stderr)
+	}
+}
+
+func TestForkBombIsBounded(t *testing.T) {
+	r := py(t, `
+import os, time
+n = 0
+try:
+    while True:
+        if os.fork() == 0:
+            time.sleep(5); os._exit(0)
+        n += 1
+except OSError as e:
+    print("stopped after", n, e.strerror)
+`, "--pids", "20", "--time-limit", "3s")
+	if !strings.Contains(r.stdout, "stopped after") {
+		t.Fatalf("fork bomb not stopped: %q %q", r.stdout, r.stderr)
+	}
+	var n int
+	fmt.Sscanf(strings.TrimPrefix(r.stdout, "stopped after "), "%d", &n)
+	if n > 20 {
+		t.Fatalf("%d forks under --pids 20", n)
+	}
+	if r.report["pids_limit_hit"] != true {
+		t.Fatalf("pids_limit_hit not reported: %v", r.report)
+	}
+}
+
+func TestCPULimit(t *testing.T) {
+	r := py(t, `
+import threading
+def spin():
+    while True: pass
+for _ in range(2): threading.Thread(target=spin, daemon=True).start()
+spin()
+`, "--cpu-limit", "600ms", "--time-limit", "10s")
+	wantCode(t, r, 137)
+	wantReason(t, r, "cpu-timeout")
+	if cpu := r.report["cpu_time"].(float64); cpu < 0.6 || cpu > 0.9 {
+		t.Fatalf("cpu time %.3f, want just over 0.6", cpu)
+	}
+	// A sleeping program is not stopped by the CPU limit.
+	r = py(t, "import time; time.sleep(1); print('slept')", "--cpu-limit", "300ms")
+	wantCode(t, r, 0)
+}
+
+func TestReportFields(t *testing.T) {
+	r := py(t, "x = bytearray(30 << 20); print('ok')", "--memory", "128M", "--pids", "10")
+	wantCode(t, r, 0)
+	for _, k := range []string{"reason", "exit_code", "signal", "wall_time", "cpu_time", "peak_memory", "limits"} {
+		if _, ok := r.report[k]; !ok {
+			t.Errorf("report lacks %q: %v", k, r.report)
+		}
+	}
+	if peak := r.report["peak_memory"].(float64); peak < 30<<20 {
+		t.Errorf("peak memory %v < 30 MiB", peak)
+	}
+	if cpu := r.report["cpu_time"].(float64); cpu <= 0 {
+		t.Errorf("cpu time %v", cpu)
+	}
+	lim := r.report["limits"].(map[string]any)
+	if lim["memory"] != float64(128<<20) || lim["pids"] != float64(10) {
+		t.Errorf("limits %v", lim)
+	}
+	// --report - writes to stderr.
+	cmd := exec.Command(pycageBin, "run", "--report", "-", "--", "true")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Run(); err != nil || !strings.Contains(errb.String(), `"reason":"exited"`) {
+		t.Fatalf("--report -: %v %q", err, errb.String())
+	}
+}
+
+// leftovers lists what a run could leave behind on the host.
+func leftovers(t *testing.T) (cgroups []string, procs string, mounts int, tmp []string) {
+	t.Helper()
+	filepath.Walk("/sys/fs/cgroup", func(p string, info os.FileInfo, err error) error {
+		if err != nil || !info.IsDir() {
+			return nil
+		}
+		if strings.Count(p, "/") > 9 {
+			return filepath.SkipDir
+		}
+		if strings.Contains(filepath.Dir(p), "pycage") && !strings.Contains(p, "pycage-test") {
+			cgroups = append(cgroups, p)
+		}
+		return nil
+	})
+	out, _ := exec.Command("pgrep", "-f", "pycage:").Output()
+	procs = strings.TrimSpace(string(out))
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	mounts = strings.Count(string(b), "\n")
+	tmp, _ = filepath.Glob(filepath.Join(os.TempDir(), "pycage*"))
+	return
+}
+
+func TestNoLeaksAfterManyRuns(t *testing.T) {
+	_, _, mounts0, tmp0 := leftovers(t)
+	fds0, _ := os.ReadDir("/proc/self/fd")
+	kinds := [][]string{
+		{"run", "--", "true"},
+		{"run", "--", "python3", "-c", "import os; os.fork(); os.fork(); print(1)"},
+		{"run", "--time-limit", "200ms", "--", "sleep", "5"},
+		{"run", "--memory", "32M", "--", "python3", "-c", "b=bytearray(100<<20)"},
+		{"run", "--output-limit", "10", "--", "python3", "-c", "print('x'*1000)"},
+		{"run", "--", "no-such-command"},
+		{"run", "--bind", "/usr:/x/../../etc", "--", "true"},
+	}
+	for i := 0; i < 30; i++ {
+		pycage(t, "", kinds[i%len(kinds)]...)
+	}
+	time.Sleep(200 * time.Millisecond)
+	cgroups, procs, mounts, tmp := leftovers(t)
+	if len(cgroups) > 0 {
+		t.Errorf("cgroups left: %v", cgroups)
+	}
+	if procs != "" {
+		t.Errorf("processes left: %s", procs)
+	}
+	if mounts != mounts0 {
+		t.Errorf("host mounts changed: %d -> %d", mounts0, mounts)
+	}
+	if len(tmp) > len(tmp0) {
+		t.Errorf("temporary files left: %v", tmp)
+	}
+	if fds, _ := os.ReadDir("/proc/self/fd"); len(fds) > len(fds0)+2 {
+		t.Errorf("fds grew: %d -> %d", len(fds0), len(fds))
+	}
+}
+
+func TestUnprivilegedCaller(t *testing.T) {
+	// pycage run as a normal user: the jail's uid maps to the caller's own
+	// id. cgroups are root's here, so the caller must accept the weaker
+	// guarantee explicitly — and without that flag it must fail clearly.
+	cmd := exec.Command(pycageBin, "run", "--", "true")
+	cmd.SysProcAttr = asUser(1000)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Skip("cgroups are writable by uid 1000 here; nothing to check")
+	}
+	if !strings.Contains(string(out), "allow-weaker") {
+		t.Fatalf("unprivileged without --allow-weaker: %v %s", err, out)
+	}
+	dir, err := os.MkdirTemp("/tmp", "pycage-unpriv-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	bin := filepath.Join(dir, "pycage")
+	data, _ := os.ReadFile(pycageBin)
+	os.WriteFile(bin, data, 0o755)
+	cmd = exec.Command(bin, "run", "--allow-weaker", "--", "python3", "-c",
+		"import os; print(os.getuid(), open('/proc/self/uid_map').read().split())")
+	cmd.SysProcAttr = asUser(1000)
+	out, err = cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("unprivileged run: %v %s", err, out)
+	}
+	if !strings.Contains(string(out), "65534 ['65534', '1000', '1']") {
+		t.Fatalf("uid map: %s", out)
+	}
+}
