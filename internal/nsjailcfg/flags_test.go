@@ -36,6 +36,7 @@ func parseArgsSpec(t *testing.T, argv ...string) (*jail.Spec, *NsJailConfig, []s
 }
 
 func TestSeedCommandLine(t *testing.T) {
+	needHostPython(t)
 	dir, _ := filepath.Abs(examples)
 	t.Setenv("PWD", dir)
 	spec, _, cmd := parseArgsSpec(t, "--config", filepath.Join(examples, "seed.cfg"), "--", "python", "-Su", "./hello.py")
