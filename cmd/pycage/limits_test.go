@@ -159,15 +159,6 @@ func TestUnprivilegedCaller(t *testing.T) {
 	// pycage run as a normal user: the jail's uid maps to the caller's own
 	// id. cgroups are root's here, so the caller must accept the weaker
 	// guarantee explicitly — and without that flag it must fail clearly.
-	cmd := exec.Command(pycageBin, "run", "--", "true")
-	cmd.SysProcAttr = asUser(1000)
-	out, err := cmd.CombinedOutput()
-	if err == nil {
-		t.Skip("cgroups are writable by uid 1000 here; nothing to check")
-	}
-	if !strings.Contains(string(out), "allow-weaker") {
-		t.Fatalf("unprivileged without --allow-weaker: %v %s", err, out)
-	}
 	dir, err := os.MkdirTemp("/tmp", "pycage-unpriv-")
 	if err != nil {
 		t.Fatal(err)
@@ -177,6 +168,15 @@ func TestUnprivilegedCaller(t *testing.T) {
 	bin := filepath.Join(dir, "pycage")
 	data, _ := os.ReadFile(pycageBin)
 	os.WriteFile(bin, data, 0o755)
+	cmd := exec.Command(bin, "run", "--", "true")
+	cmd.SysProcAttr = asUser(1000)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Skip("cgroups are writable by uid 1000 here; nothing to check")
+	}
+	if !strings.Contains(string(out), "allow-weaker") {
+		t.Fatalf("unprivileged without --allow-weaker: %v %s", err, out)
+	}
 	cmd = exec.Command(bin, "run", "--allow-weaker", "--", "python3", "-c",
 		"import os; print(os.getuid(), open('/proc/self/uid_map').read().split())")
 	cmd.SysProcAttr = asUser(1000)

@@ -307,6 +307,9 @@ func runSpec(spec *jail.Spec, reportPath string, quiet bool) int {
 		}
 		return jail.ExitSetup
 	}
+	if !quiet && len(res.Weakened) > 0 {
+		fmt.Fprintf(os.Stderr, "pycage: warning: not enforced on this host (--allow-weaker): %s\n", strings.Join(res.Weakened, ", "))
+	}
 	if !quiet {
 		switch res.Reason {
 		case jail.ReasonWallTimeout, jail.ReasonCPUTimeout, jail.ReasonOOM, jail.ReasonOutputLimit, jail.ReasonPidsLimit:
@@ -332,6 +335,7 @@ type reportJSON struct {
 	StdoutTruncated bool        `json:"stdout_truncated"`
 	StderrTruncated bool        `json:"stderr_truncated"`
 	Limits          limitsJSON  `json:"limits"`
+	Weakened        []string    `json:"weakened,omitempty"`
 }
 
 type limitsJSON struct {
@@ -353,6 +357,7 @@ func toReport(res *jail.Result) reportJSON {
 		OOMKills: res.OOMKills, PidsLimitHit: res.PidsLimitHit,
 		StdoutBytes: res.StdoutBytes, StderrBytes: res.StderrBytes,
 		StdoutTruncated: res.StdoutTruncated, StderrTruncated: res.StderrTruncated,
+		Weakened: res.Weakened,
 		Limits: limitsJSON{WallSeconds: l.Wall.Seconds(), CPUSeconds: l.CPU.Seconds(), Memory: l.Memory,
 			Pids: l.Pids, Output: l.Output, CPUMsPerSec: l.CPUMsPerSec, MaxCPUs: l.MaxCPUs, Rlimits: l.Rlimits},
 	}

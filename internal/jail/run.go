@@ -205,27 +205,38 @@ func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
 	if !spec.Cgroup.Disable {
 		mgr, err := cgroupManager(spec.Cgroup.Parent)
 		if err != nil {
-			if !spec.AllowWeaker || len(needs) > 0 && !spec.AllowWeaker {
+			if !spec.AllowWeaker {
 				return setupFail(setupErr(ExitSetup, "cgroups: %v (pass --allow-weaker to run without cgroups)", err))
 			}
+			res.Weakened = append(res.Weakened, needs...)
 		} else {
 			for _, n := range needs {
 				if !mgr.Supports(n) && !spec.AllowWeaker {
 					return setupFail(setupErr(ExitSetup, "cgroup %s: the limit cannot be enforced on this host (%s); pass --allow-weaker to run anyway", n, mgr.Describe()))
 				}
 			}
-			cl := cgroup.Limits{Memory: spec.Limits.Memory, MemorySwap: spec.Limits.MemorySwap, Pids: spec.Limits.Pids, CPUMsPerSec: spec.Limits.CPUMsPerSec}
+			cl := cgroup.Limits{Memory: spec.Limits.Memory, MemorySwap: spec.Limits.MemorySwap, Pids: spec.Limits.Pids,
+				CPUMsPerSec: spec.Limits.CPUMsPerSec, AllowWeaker: spec.AllowWeaker}
 			if spec.Limits.MaxCPUs > 0 {
 				cl.CPUs = cpuList(spec.Limits.MaxCPUs)
 			}
 			group, err = mgr.New(cl)
-			if err != nil {
-				return setupFail(setupErr(ExitSetup, "%v", err))
+			switch {
+			case err != nil && !spec.AllowWeaker:
+				return setupFail(setupErr(ExitSetup, "%v (pass --allow-weaker to run anyway)", err))
+			case err != nil:
+				group = nil
+				res.Weakened = append(res.Weakened, needs...)
+			default:
+				defer group.Remove()
+				res.Weakened = group.Weakened()
 			}
-			defer group.Remove()
 		}
-	} else if len(needs) > 0 && !spec.AllowWeaker {
-		return setupFail(setupErr(ExitSetup, "cgroups are disabled but the limits need them (%v); pass --allow-weaker to run anyway", needs))
+	} else if len(needs) > 0 {
+		if !spec.AllowWeaker {
+			return setupFail(setupErr(ExitSetup, "cgroups are disabled but the limits need them (%v); pass --allow-weaker to run anyway", needs))
+		}
+		res.Weakened = append(res.Weakened, needs...)
 	}
 
 	r := &runner{spec: spec, group: group, res: res}

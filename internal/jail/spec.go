@@ -254,6 +254,9 @@ type Result struct {
 	Files      []OutFile `json:"files,omitempty"`
 	FilesError string    `json:"files_error,omitempty"`
 	Limits     Limits    `json:"limits"`
+	// Weakened lists the limits that were asked for but not enforced
+	// (only possible with AllowWeaker).
+	Weakened []string `json:"weakened,omitempty"`
 }
 
 // OutFile is a file collected from the workspace after the run.
