@@ -44,12 +44,10 @@ func NativeArch() Arch {
 func Arches() []Arch { return []Arch{AMD64, ARM64} }
 
 type archInfo struct {
-	audit   uint32
-	sysnum  map[string]uint32
-	names   map[uint32]string
-	maxNr   uint32
-	x32Bit  bool // refuse syscall numbers with the x32 bit set
-	foreign []uint32
+	audit  uint32
+	sysnum map[string]uint32
+	names  map[uint32]string
+	x32Bit bool // refuse syscall numbers with the x32 bit set
 }
 
 var archInfos = map[Arch]*archInfo{
@@ -61,9 +59,6 @@ func newArchInfo(audit uint32, sysnum map[string]uint32, x32 bool) *archInfo {
 	a := &archInfo{audit: audit, sysnum: sysnum, names: map[uint32]string{}, x32Bit: x32}
 	for n, nr := range sysnum {
 		a.names[nr] = n
-		if nr > a.maxNr {
-			a.maxNr = nr
-		}
 	}
 	return a
 }

@@ -3,6 +3,8 @@ package seccomp
 import (
 	"fmt"
 	"math/rand"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -357,9 +359,14 @@ func randCond(r *rand.Rand, depth int) string {
 // x/net/bpf's VM, against the reference semantics on edge-case inputs.
 // The policies are large enough to need long-jump trampolines.
 func TestRandomPolicies(t *testing.T) {
-	r := rand.New(rand.NewSource(1))
+	seed, iters := int64(1), 60
+	if s := os.Getenv("PYCAGE_SECCOMP_FUZZ_SEED"); s != "" {
+		seed, _ = strconv.ParseInt(s, 10, 64)
+		iters = 2000
+	}
+	r := rand.New(rand.NewSource(seed))
 	actions := []string{"ALLOW", "ERRNO(1)", "ERRNO(2)", "KILL", "LOG", "TRAP(4)"}
-	for iter := 0; iter < 60; iter++ {
+	for iter := 0; iter < iters; iter++ {
 		var sb strings.Builder
 		nrules := 1 + r.Intn(40)
 		if iter%10 == 9 {

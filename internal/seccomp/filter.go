@@ -157,6 +157,14 @@ func (f *Filter) Prepare() *unix.SockFprog {
 // seccomp(SECCOMP_SET_MODE_FILTER, flags, p): one raw syscall, no
 // allocation, safe right before execve. The caller must have set
 // no_new_privs (or hold CAP_SYS_ADMIN). It returns 0 on success.
+//
+// The filter applies to the calling thread only, which is what execve
+// hands on to the new program; the caller must hold its OS thread locked
+// from here to execve. Between the two, the Go runtime may still deliver a
+// preemption signal to the thread, whose handler returns through
+// rt_sigreturn: run that stage with GODEBUG=asyncpreemptoff=1, or use
+// policies that allow rt_sigreturn (the default one does). The policy
+// must allow execve itself, as with nsjail.
 func InstallPrepared(p *unix.SockFprog, flags uint) syscall.Errno {
 	_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, uintptr(flags), uintptr(unsafe.Pointer(p)))
 	return e

@@ -137,10 +137,12 @@ func tokenize(file, src string) ([]token, error) {
 				l.advance(2 + end + 2)
 				continue
 			case c == '#':
-				// "#define" is a directive; "#" followed by a blank, a
-				// "!" or the end of the line is a shell-style comment.
+				// "#define" (also "# define", as kafel lexes "#" and
+				// "define" apart) is a directive; otherwise "#" followed by
+				// a blank, a "!" or the end of the line starts a
+				// shell-style comment.
 				n := l.peekByte(1)
-				if n == 0 || n == ' ' || n == '\t' || n == '\n' || n == '\r' || n == '!' || n == '#' {
+				if (n == 0 || n == ' ' || n == '\t' || n == '\n' || n == '\r' || n == '!' || n == '#') && !l.directiveAhead() {
 					l.skipLine()
 					continue
 				}
@@ -155,11 +157,15 @@ func tokenize(file, src string) ([]token, error) {
 		c := l.src[l.off]
 		switch {
 		case c == '#':
-			j := l.off + 1
+			k := l.off + 1
+			for k < len(l.src) && (l.src[k] == ' ' || l.src[k] == '\t') {
+				k++
+			}
+			j := k
 			for j < len(l.src) && isIdentChar(l.src[j]) {
 				j++
 			}
-			word := l.src[l.off+1 : j]
+			word := l.src[k:j]
 			switch word {
 			case "define":
 				toks = append(toks, token{kind: tDefine, pos: p, text: "#define"})
@@ -248,6 +254,21 @@ func tokenize(file, src string) ([]token, error) {
 		toks = append(toks, token{kind: kind, pos: p, text: l.src[l.off : l.off+n]})
 		l.advance(n)
 	}
+}
+
+// directiveAhead reports whether the "#" at the current offset, after
+// blanks, is followed by a directive word.
+func (l *lexer) directiveAhead() bool {
+	k := l.off + 1
+	for k < len(l.src) && (l.src[k] == ' ' || l.src[k] == '\t') {
+		k++
+	}
+	j := k
+	for j < len(l.src) && isIdentChar(l.src[j]) {
+		j++
+	}
+	w := l.src[k:j]
+	return w == "define" || w == "include"
 }
 
 func (l *lexer) skipLine() {

@@ -37,6 +37,7 @@ func TestParseGood(t *testing.T) {
 		`ALLOW { write { ((fd)) == (1) } }`,
 		`ALLOW { write { (fd == 1, fd == 2) && count < 10 } }`,
 		`ALLOW { umount, newuname, newlstat, sendfile64, sysctl }`,
+		"# define X 1\n#\tdefine Y 2\nERRNO(X) { read { fd == Y } }",
 		`TRAP(0) { ptrace } LOG { read } DENY { mount } ERRNO(EPERM) { umount2 }, ALLOW { write }`,
 		`ALLOW { arm_fadvise64_64 }`, // an arm64-only name is skipped on amd64... if it existed
 	}
