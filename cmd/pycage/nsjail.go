@@ -1,11 +1,60 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strings"
+
+	"github.com/pycage/pycage/internal/jail"
+	"github.com/pycage/pycage/internal/nsjailcfg"
 )
 
+// cmdNsjail runs nsjail's command line: `pycage --config sandbox.cfg [flags]
+// -- CMD` (also reachable as `pycage run --config ...`). nsjail's flags and
+// config fields are mapped onto a Spec by internal/nsjailcfg.
 func cmdNsjail(args []string) int {
-	fmt.Fprintln(os.Stderr, "pycage: nsjail mode not built yet")
-	return 125
+	var report string
+	var rest []string
+	// pycage's own --report works here too; the rest is nsjail's.
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		if a == "--report" && i+1 < len(args) {
+			report = args[i+1]
+			i++
+			continue
+		}
+		if v, ok := strings.CutPrefix(a, "--report="); ok {
+			report = v
+			continue
+		}
+		rest = append(rest, a)
+	}
+	cfg, command, err := nsjailcfg.ParseArgs(rest)
+	if errors.Is(err, nsjailcfg.ErrHelp) {
+		nsjailcfg.Usage(os.Stdout)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pycage: %v\n", err)
+		return jail.ExitSetup
+	}
+	spec, err := nsjailcfg.ToSpec(cfg, command)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pycage: %v\n", err)
+		return jail.ExitSetup
+	}
+	st := nsjailcfg.StdioOf(cfg)
+	io := jail.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	if st.Silent {
+		io.Stdin, io.Stdout, io.Stderr = nil, nil, nil
+	}
+	if st.StderrToNull {
+		io.Stderr = nil
+	}
+	return runSpecIO(spec, io, report, cfg.GetLogLevel() >= nsjailcfg.LogLevel_ERROR)
 }

@@ -261,6 +261,14 @@ func parseBind(s string, rw bool) (jail.Mount, error) {
 }
 
 func cmdRun(args []string) int {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--config" || a == "-C" || strings.HasPrefix(a, "--config=") {
+			return cmdNsjail(args) // an nsjail config: nsjail's flags apply
+		}
+	}
 	spec := jail.DefaultSpec(nil)
 	var o runOptions
 	fs, finish := newRunFlags(spec, &o)
@@ -292,9 +300,16 @@ func cmdRun(args []string) int {
 
 // runSpec runs a Spec with pycage's own stdio and returns pycage's exit code.
 func runSpec(spec *jail.Spec, reportPath string, quiet bool) int {
+	return runSpecIO(spec, jail.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, reportPath, quiet)
+}
+
+// runSpecIO runs a Spec, relaying pycage's SIGTERM/SIGINT/SIGHUP/SIGQUIT to
+// the command, and returns pycage's exit code.
+func runSpecIO(spec *jail.Spec, stdio jail.IO, reportPath string, quiet bool) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
-	res, err := jail.Run(context.Background(), spec, jail.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Signals: sigs})
+	stdio.Signals = sigs
+	res, err := jail.Run(context.Background(), spec, stdio)
 	signal.Stop(sigs)
 	if reportPath != "" {
 		writeReport(reportPath, res)

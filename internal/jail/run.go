@@ -152,6 +152,14 @@ func (s *Spec) Validate() error {
 			return err
 		}
 	}
+	// The jail's users must never be the host's root: with a user
+	// namespace, an id mapped to host uid 0 would own and read the host's
+	// root files through every bind.
+	for _, m := range append(append([]IDMap(nil), s.UIDMap...), s.GIDMap...) {
+		if m.Outside == 0 && os.Geteuid() == 0 {
+			return fmt.Errorf("id map %d -> host %d (count %d): the jail may not map to the host's root; map to an unprivileged id such as 65534", m.Inside, m.Outside, m.Count)
+		}
+	}
 	if s.Namespaces.Mount == false && (len(s.Mounts) > 0 || s.Proc || s.Dev) {
 		return errors.New("mounts need a mount namespace")
 	}

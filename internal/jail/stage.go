@@ -70,15 +70,18 @@ func startStage(spec *Spec, p *payload) (int, *os.File, *os.File, error) {
 		}
 	}
 	cfgFD, errFD := free(), free()
-	files := make([]*os.File, maxFD+1)
-	files[0], files[1], files[2] = os.Stdin, os.Stdout, os.Stderr
-	for i, fd := range spec.PassFDs {
-		files[fd] = os.NewFile(uintptr(passFDBase+i), fmt.Sprintf("pass-fd-%d", fd))
+	files := make([]uintptr, maxFD+1)
+	for i := range files {
+		files[i] = ^uintptr(0) // closed in the child
 	}
-	files[cfgFD], files[errFD] = cfgR, errW
-	proc, err := os.StartProcess("/proc/self/exe",
+	files[0], files[1], files[2] = 0, 1, 2
+	for i, fd := range spec.PassFDs {
+		files[fd] = uintptr(passFDBase + i)
+	}
+	files[cfgFD], files[errFD] = cfgR.Fd(), errW.Fd()
+	pid, err := syscall.ForkExec("/proc/self/exe",
 		[]string{stageArg, fmt.Sprint(cfgFD), fmt.Sprint(errFD)},
-		&os.ProcAttr{
+		&syscall.ProcAttr{
 			Dir:   "/",
 			Env:   []string{},
 			Files: files,
@@ -89,8 +92,6 @@ func startStage(spec *Spec, p *payload) (int, *os.File, *os.File, error) {
 	if err != nil {
 		return 0, nil, nil, fail("start", "stage", err)
 	}
-	pid := proc.Pid
-	proc.Release()
 	return pid, cfgW, errR, nil
 }
 
@@ -300,20 +301,22 @@ func startDirect(spec *Spec, cfg stageConfig) (int, int, error) {
 			return 0, 125, fail("install", "seccomp filter", e)
 		}
 	}
-	files := []*os.File{os.Stdin, os.Stdout, os.Stderr}
+	// syscall.ForkExec, not os.StartProcess: the os package probes pidfd
+	// support with an extra fork on first use, which init does not need.
+	files := []uintptr{0, 1, 2}
 	for i, fd := range spec.PassFDs {
 		for len(files) <= fd {
-			files = append(files, nil)
+			files = append(files, ^uintptr(0))
 		}
-		files[fd] = os.NewFile(uintptr(passFDBase+i), fmt.Sprintf("pass-fd-%d", fd))
+		files[fd] = uintptr(passFDBase + i)
 	}
-	proc, err := os.StartProcess(exe, cfg.Args, &os.ProcAttr{
+	pid, err := syscall.ForkExec(exe, cfg.Args, &syscall.ProcAttr{
 		Dir: cfg.Cwd, Env: cfg.Env, Files: files,
 		Sys: &syscall.SysProcAttr{Setsid: !spec.SkipSetsid, Pdeathsig: syscall.SIGKILL},
 	})
 	if err != nil {
 		code := 126
-		if errors.Is(err, os.ErrNotExist) {
+		if errors.Is(err, syscall.ENOENT) {
 			code = 127
 		}
 		var en syscall.Errno
@@ -322,7 +325,5 @@ func startDirect(spec *Spec, cfg stageConfig) (int, int, error) {
 		}
 		return 0, code, fmt.Errorf("exec %s: %v", exe, err)
 	}
-	pid := proc.Pid
-	proc.Release()
 	return pid, 0, nil
 }
