@@ -190,8 +190,10 @@ type codegen struct {
 }
 
 // cmpWord emits "if A-side <cond> B-side goto t else f" for one word pair
-// and returns the entry label and the label of the jump itself (where A
-// and X already hold the operands).
+// and returns the entry label and the label of the jump instruction itself,
+// where A (and X) already hold the two words; jmp is -1 when there is no
+// such instruction to reuse (the comparison folded away, or became a
+// "jset" that looks at a different A).
 func (c *codegen) cmpWord(cond bpf.JumpTest, a, bw *word, t, f int) (entry, jmp int) {
 	if a.kind == wConst && bw.kind == wConst {
 		var r bool
@@ -204,9 +206,9 @@ func (c *codegen) cmpWord(cond bpf.JumpTest, a, bw *word, t, f int) (entry, jmp 
 			r = a.c >= bw.c
 		}
 		if r {
-			return t, t
+			return t, -1
 		}
-		return f, f
+		return f, -1
 	}
 	if a.kind == wConst { // keep the constant on the right
 		a, bw = bw, a
@@ -220,11 +222,20 @@ func (c *codegen) cmpWord(cond bpf.JumpTest, a, bw *word, t, f int) (entry, jmp 
 	if bw.kind == wConst {
 		// (x & m) == 0 is one "jset m".
 		if cond == bpf.JumpEqual && bw.c == 0 && a.kind == wAnd && a.r.kind == wConst {
-			j := c.b.jump(bpf.JumpBitsSet, a.r.c, false, f, t)
-			return c.b.seq(c.eval(a.l, 0), j), j
+			code := c.eval(a.l, 0)
+			j := c.b.jump(bpf.JumpBitsSet, a.r.c, false, c.skipLoad(code, f), c.skipLoad(code, t))
+			return c.b.seq(code, j), -1
+		}
+		code := c.eval(a, 0)
+		t, f = c.skipLoad(code, t), c.skipLoad(code, f)
+		if t == f {
+			return c.b.seq(code, t), -1
 		}
 		j := c.b.jump(cond, bw.c, false, t, f)
-		return c.b.seq(c.eval(a, 0), j), j
+		return c.b.seq(code, j), j
+	}
+	if t == f {
+		return t, -1
 	}
 	j := c.b.jump(cond, 0, true, t, f)
 	var code []bpf.Instruction
@@ -237,6 +248,24 @@ func (c *codegen) cmpWord(cond bpf.JumpTest, a, bw *word, t, f int) (entry, jmp 
 		code = append(code, bpf.LoadScratch{Dst: bpf.RegX, N: 0})
 	}
 	return c.b.seq(code, j), j
+}
+
+// skipLoad returns the label after the load at label when code is that
+// same single load: A already holds the word there (jumps leave A alone),
+// so "fd == 1 || fd == 2" loads fd once.
+func (c *codegen) skipLoad(code []bpf.Instruction, label int) int {
+	if len(code) != 1 || label <= 0 {
+		return label
+	}
+	ld, ok := code[0].(bpf.LoadAbsolute)
+	if !ok {
+		return label
+	}
+	raw, err := ld.Assemble()
+	if err != nil || c.b.rev[label] != raw {
+		return label
+	}
+	return label - 1
 }
 
 // cond emits code for e that continues at t when e holds and at f
@@ -281,8 +310,13 @@ func (c *codegen) cond(e *cexpr, t, f int) int {
 		entry, _ := c.cmpWord(bpf.JumpEqual, aHi, bHi, lo, f)
 		return entry
 	}
-	// a > b (a >= b): high words decide unless they are equal.
-	_, eqJmp := c.cmpWord(bpf.JumpEqual, aHi, bHi, lo, f)
+	// a > b (a >= b): high words decide unless they are equal. The ">"
+	// test on the high words evaluates them exactly like the "==" test
+	// after it, so it may jump straight to that test's jump instruction.
+	eqEntry, eqJmp := c.cmpWord(bpf.JumpEqual, aHi, bHi, lo, f)
+	if eqJmp < 0 {
+		eqJmp = eqEntry
+	}
 	entry, _ := c.cmpWord(bpf.JumpGreaterThan, aHi, bHi, t, eqJmp)
 	return entry
 }

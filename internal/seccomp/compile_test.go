@@ -359,7 +359,7 @@ func randCond(r *rand.Rand, depth int) string {
 // x/net/bpf's VM, against the reference semantics on edge-case inputs.
 // The policies are large enough to need long-jump trampolines.
 func TestRandomPolicies(t *testing.T) {
-	seed, iters := int64(1), 60
+	seed, iters := int64(1), 300
 	if s := os.Getenv("PYCAGE_SECCOMP_FUZZ_SEED"); s != "" {
 		seed, _ = strconv.ParseInt(s, 10, 64)
 		iters = 2000

@@ -23,7 +23,10 @@ import (
 // execve: lock the thread, prepare, set no_new_privs, InstallPrepared,
 // execve, with no allocation in between.
 
-const childFilterEnv = "PYCAGE_SECCOMP_TEST_FILTER"
+const (
+	childFilterEnv = "PYCAGE_SECCOMP_TEST_FILTER"
+	childUIDEnv    = "PYCAGE_SECCOMP_TEST_UID" // run the program as this uid and gid
+)
 
 func TestMain(m *testing.M) {
 	if js, ok := os.LookupEnv(childFilterEnv); ok {
@@ -44,8 +47,21 @@ func seccompChild(js string, args []string) int {
 	}
 	var env []string
 	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, childFilterEnv+"=") {
+		if !strings.HasPrefix(e, childFilterEnv+"=") && !strings.HasPrefix(e, childUIDEnv+"=") {
 			env = append(env, e)
+		}
+	}
+	if s := os.Getenv(childUIDEnv); s != "" {
+		var id int
+		fmt.Sscan(s, &id)
+		if err := syscall.Setgroups(nil); err != nil {
+			return 124
+		}
+		if err := syscall.Setgid(id); err != nil {
+			return 124
+		}
+		if err := syscall.Setuid(id); err != nil { // drops every capability
+			return 124
 		}
 	}
 	path, err := syscall.BytePtrFromString(args[0])
@@ -94,6 +110,12 @@ func describe(ws syscall.WaitStatus) string {
 // runFiltered runs argv under f (nil: no filter at all).
 func runFiltered(t *testing.T, f *Filter, argv ...string) result {
 	t.Helper()
+	return runAs(t, -1, f, argv...)
+}
+
+// runAs runs argv under f as uid and gid (-1: unchanged).
+func runAs(t *testing.T, uid int, f *Filter, argv ...string) result {
+	t.Helper()
 	var js string
 	if f != nil {
 		b, err := json.Marshal(f)
@@ -108,9 +130,14 @@ func runFiltered(t *testing.T, f *Filter, argv ...string) result {
 		cmd = exec.Command(os.Args[0], argv...)
 		cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1", childFilterEnv+"="+js, "GODEBUG=asyncpreemptoff=1")
 	}
+	dir := t.TempDir()
+	if uid >= 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", childUIDEnv, uid), "HOME=/tmp", "TMPDIR=/tmp")
+		dir = "/"
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Dir = t.TempDir()
+	cmd.Dir = dir
 	done := make(chan struct{})
 	go func() {
 		select {
@@ -369,6 +396,55 @@ func TestKernelDefaultPolicyPythonWorks(t *testing.T) {
 		}
 		if testing.Short() {
 			break
+		}
+	}
+}
+
+// As an unprivileged user (the jail's uid 65534, no capabilities) Python
+// works the same, and raising a hard rlimit (allowed by the policy) is
+// still refused by the kernel.
+func TestKernelDefaultPolicyUnprivileged(t *testing.T) {
+	needPython(t)
+	if os.Getuid() != 0 {
+		t.Skip("needs root to switch to uid 65534")
+	}
+	dir, err := os.MkdirTemp("", "pycage-seccomp-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, "workload.py")
+	if err := os.WriteFile(script, []byte(strings.Replace(workloadScript, "def check_numpy", `def check_rlimit():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard + 1))
+    except (ValueError, PermissionError):
+        pass
+    else:
+        raise AssertionError("raised the hard limit")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, hard - 1), hard - 1))
+    assert os.getuid() == 65534
+
+def check_numpy`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runAs(t, 65534, defaultFilter(t, Options{}), python, script)
+	if r.status != 0 {
+		t.Fatalf("%v", r)
+	}
+	var results map[string]string
+	if err := json.Unmarshal([]byte(strings.TrimSpace(r.stdout)), &results); err != nil {
+		t.Fatalf("%v\n%v", err, r)
+	}
+	if results["rlimit"] != "ok" || len(results) < 16 {
+		t.Errorf("results: %v", results)
+	}
+	for name, res := range results {
+		if res != "ok" && res != "skipped" {
+			t.Errorf("%s: %s", name, res)
 		}
 	}
 }
