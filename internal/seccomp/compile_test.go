@@ -261,9 +261,12 @@ func TestSemantics(t *testing.T) {
 		// Conditions with constant results.
 		{`ERRNO(1) { write { 1 == 2 } } DEFAULT ALLOW`, data{nr: write, arch: x86}, retAllow},
 		{`ERRNO(1) { write { 1 == 1 } } DEFAULT ALLOW`, data{nr: write, arch: x86}, retErrno | 1},
-		{`ERRNO(1) { write { fd == 1 || 1 } } DEFAULT ALLOW`, data{}, 0}, // placeholder replaced below
+		// Argument against argument, and masks needing scratch memory.
+		{`ERRNO(4) { SYSCALL[1000](a, b, c) { (a & b) == c } } DEFAULT ALLOW`, data{nr: 1000, arch: x86, args: [6]uint64{0x1_0000_00ff, 0x1_0000_000f, 0x1_0000_000f}}, retErrno | 4},
+		{`ERRNO(4) { SYSCALL[1000](a, b, c) { (a & b) == c } } DEFAULT ALLOW`, data{nr: 1000, arch: x86, args: [6]uint64{0x1_0000_00ff, 0x1_0000_000f, 0x0_0000_000f}}, retAllow},
+		{`ERRNO(4) { SYSCALL[1000](a, b) { a < b } } DEFAULT ALLOW`, data{nr: 1000, arch: x86, args: [6]uint64{0xffffffff, 0x100000000}}, retErrno | 4},
+		{`ERRNO(4) { SYSCALL[1000](a, b) { a < b } } DEFAULT ALLOW`, data{nr: 1000, arch: x86, args: [6]uint64{0x100000000, 0xffffffff}}, retAllow},
 	}
-	cases = cases[:len(cases)-1]
 	for _, c := range cases {
 		f := mustCompile(t, AMD64, c.policy)
 		if got := runVM(t, newVM(t, f), c.d); got != c.want {

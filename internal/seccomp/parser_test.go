@@ -39,9 +39,7 @@ func TestParseGood(t *testing.T) {
 		`ALLOW { umount, newuname, newlstat, sendfile64, sysctl }`,
 		"# define X 1\n#\tdefine Y 2\nERRNO(X) { read { fd == Y } }",
 		`TRAP(0) { ptrace } LOG { read } DENY { mount } ERRNO(EPERM) { umount2 }, ALLOW { write }`,
-		`ALLOW { arm_fadvise64_64 }`, // an arm64-only name is skipped on amd64... if it existed
 	}
-	good = good[:len(good)-1]
 	for _, src := range good {
 		for _, a := range Arches() {
 			if _, err := CompileArch("good.kafel", src, a, Options{}); err != nil {
