@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
+	"sync"
 )
 
 //go:generate go run mksysnum.go
@@ -50,10 +51,12 @@ type archInfo struct {
 	x32Bit bool // refuse syscall numbers with the x32 bit set
 }
 
-var archInfos = map[Arch]*archInfo{
-	AMD64: newArchInfo(auditArchX86_64, sysnumAMD64, true),
-	ARM64: newArchInfo(auditArchAARCH64, sysnumARM64, false),
-}
+var archInfos = sync.OnceValue(func() map[Arch]*archInfo {
+	return map[Arch]*archInfo{
+		AMD64: newArchInfo(auditArchX86_64, sysnumAMD64(), true),
+		ARM64: newArchInfo(auditArchAARCH64, sysnumARM64(), false),
+	}
+})
 
 func newArchInfo(audit uint32, sysnum map[string]uint32, x32 bool) *archInfo {
 	a := &archInfo{audit: audit, sysnum: sysnum, names: map[uint32]string{}, x32Bit: x32}
@@ -64,7 +67,7 @@ func newArchInfo(audit uint32, sysnum map[string]uint32, x32 bool) *archInfo {
 }
 
 func lookupArch(arch Arch) (*archInfo, error) {
-	a := archInfos[arch]
+	a := archInfos()[arch]
 	if a == nil {
 		return nil, fmt.Errorf("seccomp: architecture %q is not supported (supported: amd64, arm64)", arch)
 	}
@@ -89,7 +92,7 @@ var syscallAliases = map[string]string{
 
 // SyscallNumber returns the number of the named syscall on arch.
 func SyscallNumber(arch Arch, name string) (uint32, bool) {
-	a := archInfos[arch]
+	a := archInfos()[arch]
 	if a == nil {
 		return 0, false
 	}
@@ -105,7 +108,7 @@ func SyscallNumber(arch Arch, name string) (uint32, bool) {
 
 // SyscallName returns the name of syscall nr on arch ("" if unknown).
 func SyscallName(arch Arch, nr uint32) string {
-	a := archInfos[arch]
+	a := archInfos()[arch]
 	if a == nil {
 		return ""
 	}
@@ -125,7 +128,7 @@ func knownOnSomeArch(name string) bool {
 
 // SyscallNames returns the sorted syscall names of arch.
 func SyscallNames(arch Arch) []string {
-	a := archInfos[arch]
+	a := archInfos()[arch]
 	if a == nil {
 		return nil
 	}

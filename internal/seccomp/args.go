@@ -2,6 +2,7 @@ package seccomp
 
 import (
 	"strings"
+	"sync"
 )
 
 // argTable names the arguments of the syscalls that policies commonly
@@ -286,9 +287,14 @@ type argSpec struct {
 	size  int // 4 or 8 bytes
 }
 
+// The tables are parsed on first use, not at package init: every pycage
+// process (the CLI, each jail's init and stage) runs the package inits,
+// and most never compile a policy.
 var (
-	argsCommon = parseArgTable(argTable)
-	argsByArch = map[Arch]map[string][]argSpec{ARM64: parseArgTable(argTableARM64)}
+	argsCommon = sync.OnceValue(func() map[string][]argSpec { return parseArgTable(argTable) })
+	argsByArch = sync.OnceValue(func() map[Arch]map[string][]argSpec {
+		return map[Arch]map[string][]argSpec{ARM64: parseArgTable(argTableARM64)}
+	})
 )
 
 func parseArgTable(t string) map[string][]argSpec {
@@ -319,10 +325,10 @@ func syscallArgs(arch Arch, name string) []argSpec {
 	if alias, ok := syscallAliases[name]; ok {
 		name = alias
 	}
-	if m := argsByArch[arch]; m != nil {
+	if m := argsByArch()[arch]; m != nil {
 		if a, ok := m[name]; ok {
 			return a
 		}
 	}
-	return argsCommon[name]
+	return argsCommon()[name]
 }

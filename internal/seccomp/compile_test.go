@@ -408,7 +408,7 @@ func TestRandomPolicies(t *testing.T) {
 		}
 		f := mustCompile(t, AMD64, src)
 		vm := newVM(t, f)
-		ai := archInfos[AMD64]
+		ai := archInfos()[AMD64]
 		if nrules == 400 {
 			ja := 0
 			for _, in := range f.Insns {

@@ -44,11 +44,11 @@ func main() {
 	buf.WriteString("package seccomp\n\n")
 	for _, arch := range []string{"amd64", "arm64"} {
 		entries := parse(filepath.Join(dir, "unix", "zsysnum_linux_"+arch+".go"))
-		fmt.Fprintf(&buf, "var sysnum%s = map[string]uint32{\n", strings.ToUpper(arch))
+		fmt.Fprintf(&buf, "func sysnum%s() map[string]uint32 {\n\treturn map[string]uint32{\n", strings.ToUpper(arch))
 		for _, e := range entries {
 			fmt.Fprintf(&buf, "\t%q: %d,\n", e.name, e.nr)
 		}
-		buf.WriteString("}\n\n")
+		buf.WriteString("}\n}\n\n")
 	}
 	src, err := format.Source(buf.Bytes())
 	if err != nil {
