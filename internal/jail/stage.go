@@ -82,8 +82,10 @@ func startStage(spec *Spec, p *payload) (int, *os.File, *os.File, error) {
 	pid, err := syscall.ForkExec("/proc/self/exe",
 		[]string{stageArg, fmt.Sprint(cfgFD), fmt.Sprint(errFD)},
 		&syscall.ProcAttr{
-			Dir:   "/",
-			Env:   []string{},
+			Dir: "/",
+			// No async preemption signals between installing the filter
+			// and execve: a strict user policy may not allow rt_sigreturn.
+			Env:   []string{"GODEBUG=asyncpreemptoff=1"},
 			Files: files,
 			Sys:   &syscall.SysProcAttr{Setsid: !spec.SkipSetsid, Pdeathsig: syscall.SIGKILL},
 		})
