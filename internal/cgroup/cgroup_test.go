@@ -765,7 +765,7 @@ func TestConcurrentNewRemove(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < runs; i++ {
-				g, err := m.New(Limits{Memory: 64 << 20, Pids: 10})
+				g, err := m.New(Limits{Memory: 64 << 20, Pids: 10, SplitCommand: w%2 == 1})
 				if err != nil {
 					errs <- err
 					return
@@ -806,28 +806,31 @@ func TestConcurrentNewRemove(t *testing.T) {
 	}
 }
 
-// TestNewSpeed reports the cost of New+Remove for the default limits.
+// TestNewSpeed reports the cost of New+Remove for the default limits, with
+// and without SplitCommand.
 func TestNewSpeed(t *testing.T) {
 	m := openTest(t, openOptions{})
-	l := Limits{Memory: 256 << 20, Pids: 64}
-	const n = 50
-	var newT, rmT time.Duration
-	for i := 0; i < n; i++ {
-		t0 := time.Now()
-		g, err := m.New(l)
-		if err != nil {
-			t.Fatal(err)
+	for _, split := range []bool{false, true} {
+		l := Limits{Memory: 256 << 20, Pids: 64, SplitCommand: split}
+		const n = 50
+		var newT, rmT time.Duration
+		for i := 0; i < n; i++ {
+			t0 := time.Now()
+			g, err := m.New(l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t1 := time.Now()
+			if err := g.Remove(); err != nil {
+				t.Fatal(err)
+			}
+			newT += t1.Sub(t0)
+			rmT += time.Since(t1)
 		}
-		t1 := time.Now()
-		if err := g.Remove(); err != nil {
-			t.Fatal(err)
+		t.Logf("split=%v: New %v, Remove %v (mean of %d)", split, newT/n, rmT/n, n)
+		if newT/n > 5*time.Millisecond {
+			t.Errorf("split=%v: New takes %v on average", split, newT/n)
 		}
-		newT += t1.Sub(t0)
-		rmT += time.Since(t1)
-	}
-	t.Logf("New %v, Remove %v (mean of %d)", newT/n, rmT/n, n)
-	if newT/n > 5*time.Millisecond {
-		t.Errorf("New takes %v on average", newT/n)
 	}
 }
 
@@ -837,15 +840,19 @@ func BenchmarkNewRemove(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer m.RemoveParents()
-	l := Limits{Memory: 256 << 20, Pids: 64}
-	for b.Loop() {
-		g, err := m.New(l)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := g.Remove(); err != nil {
-			b.Fatal(err)
-		}
+	for _, split := range []bool{false, true} {
+		b.Run(fmt.Sprintf("split=%v", split), func(b *testing.B) {
+			l := Limits{Memory: 256 << 20, Pids: 64, SplitCommand: split}
+			for b.Loop() {
+				g, err := m.New(l)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := g.Remove(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

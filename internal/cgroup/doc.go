@@ -54,10 +54,41 @@
 //	st, _ := g.Stats()                    // before Remove: the counters go with the group
 //	g.Remove()
 //
+// # Split runs (Limits.SplitCommand)
+//
+// A pids limit meant for the user's command must not count the jail's init
+// (a Go process with several threads). With SplitCommand, every hierarchy
+// of the run gets <run> plus two leaves, <run>/init and <run>/cmd:
+//
+//   - memory (and swap), cpu bandwidth and cpuset are limited on <run>, so
+//     they cover init and the command together; the pids limit is on
+//     <run>/cmd only. On v2 only pids is enabled in <run>'s
+//     cgroup.subtree_control: the leaves' processes are charged to <run>'s
+//     own memcg and CPU group. <run> itself never holds a process.
+//   - UnifiedFD is <run>/init's fd; Add and AddAll place into <run>/init.
+//   - CommandProcs opens <run>/cmd/cgroup.procs in every hierarchy (the pids
+//     one last). The command's stage process, multi-threaded and of any uid,
+//     writes "0" to each right before execve: migration ignores pids.max,
+//     and execve leaves one task, the command. The kernel (5.16+) checks the
+//     opener's credentials, so the files are root's power: they must not
+//     reach the command (see CommandProcs).
+//   - CPUUsage, Stats (memory at <run>; v1 OOM kills added up over the
+//     leaves, as v1 counts them only in the victim's group; PidsLimitHit
+//     from <run>/cmd), Kill (cgroup.kill of <run> takes the subtree; the
+//     freezer and kill loop read every leaf), Remove (leaves first) and
+//     stale cleanup (any subgroups, deepest first) cover the whole subtree.
+//
+// The engine's order then becomes: New(limits with SplitCommand),
+// UnifiedFD, CommandProcs (files passed down to the stage only), Start,
+// Add, ...; in the jail the stage writes "0" to each file, closes them and
+// execs.
+//
 // With CLONE_NEWCGROUP at clone time, the v2 view of the jail is rooted at
 // the run group (CLONE_INTO_CGROUP), but v1 hierarchies are rooted at
 // pycage's own cgroups, because their parts are joined only after the clone:
 // inside, /proc/self/cgroup then shows ".../pycage/run-..." for them. Init can
 // unshare(CLONE_NEWCGROUP) after Add (after it got the Spec) to root all of
-// them at the run group.
+// them at the run group. With SplitCommand those roots are <run>/init, and
+// the command, in <run>/cmd, sees "/../cmd" (the CommandProcs writes do not
+// depend on the writer's cgroup namespace since Linux 5.16).
 package cgroup

@@ -3,6 +3,7 @@ package cgroup
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,7 +22,8 @@ type Limits struct {
 	// MemorySwap, if > 0, is the total of memory and swap (v1 memsw; v2
 	// memory.swap.max = MemorySwap-Memory). Alone, it is also the memory limit.
 	MemorySwap int64
-	// Pids is the most tasks (threads) of the run.
+	// Pids is the most tasks (threads) of the run; with SplitCommand, of
+	// the command's subgroup only.
 	Pids int64
 	// CPUMsPerSec is CPU bandwidth: ms of CPU time per 1000 ms of wall time
 	// (it may exceed 1000 on several CPUs). It is applied with a 100 ms
@@ -33,6 +35,12 @@ type Limits struct {
 	// AllowWeaker skips limits this host cannot enforce instead of failing;
 	// Group.Weakened lists them.
 	AllowWeaker bool
+	// SplitCommand gives the run two leaf subgroups in every hierarchy it
+	// uses: <run>/init for the jail's init (UnifiedFD, Add) and <run>/cmd
+	// for the user's command (CommandProcs). The memory, swap, CPU and
+	// cpuset limits stay on <run> and cover both; the pids limit applies to
+	// <run>/cmd only, so that init's threads do not count against it.
+	SplitCommand bool
 }
 
 func (l *Limits) validate() error {
@@ -56,9 +64,35 @@ func (l *Limits) validate() error {
 // part is the run's directory in one hierarchy.
 type part struct {
 	h    *hierarchy
-	dir  string
+	dir  string   // the run group
+	init string   // split: the init leaf (dir+"/init"); "" otherwise
+	cmd  string   // split: the command leaf (dir+"/cmd"); "" otherwise
+	sub  []string // subgroups of dir, deepest first: removed before dir
 	gone atomic.Bool
 }
+
+// entry is where Add and UnifiedFD place processes: the init leaf of a split
+// group, else the run group.
+func (p *part) entry() string {
+	if p.init != "" {
+		return p.init
+	}
+	return p.dir
+}
+
+// all returns every group of the part, subgroups first.
+func (p *part) all() []string {
+	if len(p.sub) == 0 {
+		return []string{p.dir}
+	}
+	return append(slices.Clone(p.sub), p.dir)
+}
+
+// Subgroup names of a split run group.
+const (
+	initLeaf = "init"
+	cmdLeaf  = "cmd"
+)
 
 // Group is one run's cgroup: a directory of the same name in every
 // hierarchy it needs. Its methods are safe for concurrent use.
@@ -73,6 +107,7 @@ type Group struct {
 	cpuset   *part
 	freezer  *part
 	acct     *part // CPU usage: v2 cpu.stat or v1 cpuacct.usage
+	split    bool  // every part has the init and cmd leaves
 	weakened []string
 
 	mu      sync.Mutex // guards the fds
@@ -89,7 +124,7 @@ func newGroupValue(m *Manager, name string) *Group {
 
 // addPart adds the directory of hierarchy h and gives it the roles of the
 // controllers h provides.
-func (g *Group) addPart(h *hierarchy, dir string) {
+func (g *Group) addPart(h *hierarchy, dir string) *part {
 	p := &part{h: h, dir: dir}
 	if h.v2 {
 		g.parts = append([]*part{p}, g.parts...)
@@ -118,6 +153,7 @@ func (g *Group) addPart(h *hierarchy, dir string) {
 			g.freezer = p
 		}
 	}
+	return p
 }
 
 // New creates one run's group in every hierarchy needed for the limits and
@@ -133,6 +169,7 @@ func (m *Manager) New(l Limits) (*Group, error) {
 	}
 	g := newGroupValue(m, runName(m.tag, m.seq.Add(1)))
 	g.weakened = weak
+	g.split = l.SplitCommand
 	for _, h := range need {
 		dir := h.parent + "/" + g.name
 		if err := unix.Mkdir(dir, 0o755); err != nil {
@@ -146,6 +183,57 @@ func (m *Manager) New(l Limits) (*Group, error) {
 		return nil, err
 	}
 	return g, nil
+}
+
+// prepareSplit readies the run group of p for its leaves, before they are
+// created. On v2 it enables pids in the run group's cgroup.subtree_control
+// (pycage created the group, and it holds no processes), for the cmd leaf's
+// pids.max. Memory, cpu and cpuset are deliberately not enabled there: their
+// limits on the run group cover its whole subtree anyway, the leaves' processes
+// are then charged to the run group's own memcg and CPU group (so its
+// memory.events counts their OOM kills even with memory_localevents), and
+// each enabled domain controller would cost a css per leaf on every run.
+// In a v1 memory hierarchy whose parent is not hierarchical
+// (memory.use_hierarchy 0, possible before Linux 5.11) the run group is made
+// hierarchical, so that its limit covers the leaves.
+func (g *Group) prepareSplit(p *part) error {
+	if p.h.v2 {
+		if g.m.splitSubtree != "" {
+			return writeFile(p.dir+"/cgroup.subtree_control", g.m.splitSubtree)
+		}
+		return nil
+	}
+	if p == g.mem && g.m.memFlat {
+		return writeFile(p.dir+"/memory.use_hierarchy", "1")
+	}
+	return nil
+}
+
+// makeLeaves creates the init and cmd leaves of p. A v1 cpuset leaf
+// inherits the run group's cpus and mems (cgroup.clone_children, inherited
+// from pycage's parent) unless the parent lacks it; then they are copied.
+func (g *Group) makeLeaves(p *part, l *Limits) error {
+	for _, name := range []string{cmdLeaf, initLeaf} {
+		dir := p.dir + "/" + name
+		if err := unix.Mkdir(dir, 0o755); err != nil {
+			return &opError{"mkdir", dir, err}
+		}
+		p.sub = append(p.sub, dir)
+		if name == cmdLeaf {
+			p.cmd = dir
+		} else {
+			p.init = dir
+		}
+		if p == g.cpuset && !p.h.v2 && g.m.cpusetMems != "" && l.CPUs != "" {
+			if err := writeFile(dir+"/cpuset.cpus", l.CPUs); err != nil {
+				return err
+			}
+			if err := writeFile(dir+"/cpuset.mems", g.m.cpusetMems); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // needs returns the hierarchies a run with limits l needs, and the limits
@@ -213,8 +301,42 @@ func (m *Manager) needs(l *Limits) ([]*hierarchy, []string, error) {
 	return need, weak, nil
 }
 
-// apply writes the limits. Only limits that are set are written.
+// apply writes the limits, and creates the leaves of a split group (after
+// the run group's own limits, before the pids limit of the cmd leaf). Only
+// limits that are set are written.
 func (g *Group) apply(l *Limits) error {
+	if g.split {
+		for _, p := range g.parts {
+			if err := g.prepareSplit(p); err != nil {
+				return err
+			}
+		}
+	}
+	if err := g.applyRun(l); err != nil {
+		return err
+	}
+	if g.split {
+		for _, p := range g.parts {
+			if err := g.makeLeaves(p, l); err != nil {
+				return err
+			}
+		}
+	}
+	if p := g.pids; p != nil && l.Pids > 0 {
+		dir := p.dir
+		if g.split {
+			dir = p.cmd
+		}
+		if err := writeFile(dir+"/pids.max", strconv.FormatInt(l.Pids, 10)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyRun writes the limits that belong on the run group itself: memory,
+// swap, CPU bandwidth, cpuset.
+func (g *Group) applyRun(l *Limits) error {
 	mem, total := l.Memory, l.MemorySwap
 	if mem == 0 {
 		mem = total
@@ -242,11 +364,6 @@ func (g *Group) apply(l *Limits) error {
 					return err
 				}
 			}
-		}
-	}
-	if p := g.pids; p != nil && l.Pids > 0 {
-		if err := writeFile(p.dir+"/pids.max", strconv.FormatInt(l.Pids, 10)); err != nil {
-			return err
 		}
 	}
 	if p := g.cpu; p != nil && l.CPUMsPerSec > 0 {
@@ -297,11 +414,12 @@ func (g *Group) Dirs() []string {
 // Weakened lists the limits that were skipped because of Limits.AllowWeaker.
 func (g *Group) Weakened() []string { return slices.Clone(g.weakened) }
 
-// UnifiedFD returns an O_PATH directory fd of the run's v2 group for
-// CLONE_INTO_CGROUP (syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd});
-// ok is false when the group has no v2 part. The fd belongs to the Group
-// (closed by Remove). After UnifiedFD, Add skips the v2 part: the caller
-// promises to start the process with the fd; if it cannot, use AddAll.
+// UnifiedFD returns an O_PATH directory fd of the run's v2 group (its init
+// leaf with SplitCommand) for CLONE_INTO_CGROUP
+// (syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}); ok is false when
+// the group has no v2 part. The fd belongs to the Group (closed by Remove).
+// After UnifiedFD, Add skips the v2 part: the caller promises to start the
+// process with the fd; if it cannot, use AddAll.
 func (g *Group) UnifiedFD() (fd int, ok bool) {
 	if g.uni == nil {
 		return -1, false
@@ -312,7 +430,7 @@ func (g *Group) UnifiedFD() (fd int, ok bool) {
 		if g.removed.Load() {
 			return -1, false
 		}
-		fd, err := openRetry(g.uni.dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
+		fd, err := openRetry(g.uni.entry(), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
 		if err != nil {
 			return -1, false
 		}
@@ -322,10 +440,11 @@ func (g *Group) UnifiedFD() (fd int, ok bool) {
 	return g.ufd, true
 }
 
-// Add puts pid (the whole process) into the group in every hierarchy where
-// CLONE_INTO_CGROUP did not place it: all v1 parts, and the v2 part unless
-// UnifiedFD was called. Call it before the process may allocate memory or
-// fork (for example before sending it its work over a pipe).
+// Add puts pid (the whole process) into the group (its init leaf with
+// SplitCommand) in every hierarchy where CLONE_INTO_CGROUP did not place it:
+// all v1 parts, and the v2 part unless UnifiedFD was called. Call it before
+// the process may allocate memory or fork (for example before sending it its
+// work over a pipe).
 func (g *Group) Add(pid int) error {
 	g.mu.Lock()
 	skipUni := g.fdUsed
@@ -333,7 +452,8 @@ func (g *Group) Add(pid int) error {
 	return g.add(pid, skipUni)
 }
 
-// AddAll puts pid into the group in every hierarchy, the v2 part included.
+// AddAll puts pid into the group (its init leaf with SplitCommand) in every
+// hierarchy, the v2 part included.
 func (g *Group) AddAll(pid int) error { return g.add(pid, false) }
 
 func (g *Group) add(pid int, skipUni bool) error {
@@ -342,24 +462,85 @@ func (g *Group) add(pid int, skipUni bool) error {
 		if p == g.uni && skipUni {
 			continue
 		}
-		if err := writeFile(p.dir+"/cgroup.procs", s); err != nil {
+		if err := writeFile(p.entry()+"/cgroup.procs", s); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// Procs returns the pids in the group (the union over its hierarchies).
+// CommandProcs opens the cgroup.procs file of the cmd leaf in every
+// hierarchy of a SplitCommand group, write-only and close-on-exec. The file
+// of the hierarchy holding the pids limit comes last. The caller owns (and
+// closes) the files.
+//
+// They let the command's stage process, whatever its uid, join the cmd leaf
+// by writing "0" (itself, with all its threads) to each of them, in order,
+// right before execve. Migration is not limited by pids.max, and execve ends
+// the other threads, so the cmd leaf then holds exactly the command. Between
+// the last write and execve the stage is over the pids limit: it must not
+// create a thread or process there (a Go runtime that needs a new M then
+// dies), hence raw syscalls on a locked thread, pids file last.
+//
+// Since Linux 5.16 the kernel checks migration permission with the
+// credentials (and, on v2, the cgroup namespace) of the file's opener, so a
+// root opener lets any uid move itself. Older kernels check the writer: v1
+// still lets a process move itself (its euid equals its own uid), but v2
+// requires the writer to be allowed to write cgroup.procs of the common
+// ancestor (the run group, owned by root) and to see both groups in its
+// cgroup namespace, so there the v2 write fails with EACCES or ENOENT (and
+// the process would stay in the init leaf).
+//
+// The files grant migration with root's rights to whoever holds them: a
+// holder can move any process it can name (in its pid namespace) into the
+// cmd leaf. They must never reach the command: keep them close-on-exec in
+// the stage and close them in init as soon as the stage has them.
+func (g *Group) CommandProcs() ([]*os.File, error) {
+	if !g.split {
+		return nil, fmt.Errorf("cgroup %s: no command subgroup (created without SplitCommand)", g.name)
+	}
+	if g.removed.Load() {
+		return nil, fmt.Errorf("cgroup %s: removed", g.name)
+	}
+	parts := slices.Clone(g.parts)
+	if i := slices.Index(parts, g.pids); i >= 0 {
+		parts = append(slices.Delete(parts, i, i+1), g.pids)
+	}
+	var files []*os.File
+	fail := func(err error) ([]*os.File, error) {
+		for _, f := range files {
+			f.Close()
+		}
+		return nil, err
+	}
+	for _, p := range parts {
+		if p.cmd == "" {
+			return fail(fmt.Errorf("cgroup %s: no command subgroup in %s", g.name, p.dir))
+		}
+		file := p.cmd + "/cgroup.procs"
+		fd, err := openRetry(file, unix.O_WRONLY|unix.O_CLOEXEC)
+		if err != nil {
+			return fail(&opError{"open", file, err})
+		}
+		files = append(files, os.NewFile(uintptr(fd), file))
+	}
+	return files, nil
+}
+
+// Procs returns the pids in the group, its leaves included (the union over
+// its hierarchies).
 func (g *Group) Procs() ([]int, error) {
 	var all []int
 	for _, p := range g.parts {
-		s, err := readFile(p.dir + "/cgroup.procs")
-		if err != nil {
-			return all, err
-		}
-		for _, pid := range parseProcs(s) {
-			if !slices.Contains(all, pid) {
-				all = append(all, pid)
+		for _, dir := range p.all() {
+			s, err := readFile(dir + "/cgroup.procs")
+			if err != nil {
+				return all, err
+			}
+			for _, pid := range parseProcs(s) {
+				if !slices.Contains(all, pid) {
+					all = append(all, pid)
+				}
 			}
 		}
 	}
@@ -367,8 +548,9 @@ func (g *Group) Procs() ([]int, error) {
 }
 
 // CPUUsage is the total user+sys CPU time of every process that ran in the
-// group (v2 cpu.stat usage_usec, which needs no controller; v1
-// cpuacct.usage). It keeps the file open and costs one pread.
+// group, its leaves included (v2 cpu.stat usage_usec, which needs no
+// controller; v1 cpuacct.usage; both hierarchical). It keeps the file open
+// and costs one pread.
 func (g *Group) CPUUsage() (time.Duration, error) {
 	p := g.acct
 	if p == nil {
@@ -424,7 +606,8 @@ type Stats struct {
 
 // Stats reads the run's counters: v1 memory.max_usage_in_bytes, memory.failcnt,
 // memory.oom_control oom_kill, pids.events; v2 memory.peak, memory.events,
-// pids.events.
+// pids.events. With SplitCommand the memory counters cover the whole run and
+// PidsLimitHit is the cmd leaf's.
 func (g *Group) Stats() (Stats, error) {
 	var s Stats
 	var errs []error
@@ -442,6 +625,8 @@ func (g *Group) Stats() (Stats, error) {
 			} else if !errors.Is(err, unix.ENOENT) { // memory.peak needs Linux 5.19
 				errs = append(errs, err)
 			}
+			// The leaves have no memcg of their own (prepareSplit): the
+			// run group's memory.events counts everything.
 			ev, err := readFile(p.dir + "/memory.events")
 			if err != nil {
 				errs = append(errs, err)
@@ -454,11 +639,16 @@ func (g *Group) Stats() (Stats, error) {
 				errs = append(errs, err)
 			}
 			s.MemoryPeak = v
-			oc, err := readFile(p.dir + "/memory.oom_control")
-			if err != nil {
-				errs = append(errs, err)
+			// v1 counts an OOM kill only in the victim's own group (not
+			// in its ancestors): add up the leaves.
+			for _, dir := range p.all() {
+				oc, err := readFile(dir + "/memory.oom_control")
+				if err != nil {
+					errs = append(errs, err)
+				}
+				n, _ := parseMemoryEvents(oc)
+				s.OOMKills += n
 			}
-			s.OOMKills, _ = parseMemoryEvents(oc)
 			fc, err := readInt(p.dir + "/memory.failcnt")
 			if err != nil {
 				errs = append(errs, err)
@@ -467,7 +657,11 @@ func (g *Group) Stats() (Stats, error) {
 		}
 	}
 	if p := g.pids; p != nil {
-		ev, err := readFile(p.dir + "/pids.events")
+		dir := p.dir
+		if p.cmd != "" {
+			dir = p.cmd
+		}
+		ev, err := readFile(dir + "/pids.events")
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -476,9 +670,10 @@ func (g *Group) Stats() (Stats, error) {
 	return s, errors.Join(errs...)
 }
 
-// Kill sends SIGKILL to every process of the group: v2 cgroup.kill when
-// available, else the v1 freezer (freeze, SIGKILL each, thaw), else a kill
-// loop until cgroup.procs is empty. With cgroup.kill and the freezer the
+// Kill sends SIGKILL to every process of the group, its leaves included: v2
+// cgroup.kill (of the whole subtree) when available, else the v1 freezer
+// (freeze, SIGKILL each, thaw), else a kill loop until every cgroup.procs is
+// empty. With cgroup.kill and the freezer the
 // processes are signalled atomically; they exit asynchronously.
 func (g *Group) Kill() error {
 	if g.removed.Load() {
@@ -509,8 +704,15 @@ func (g *Group) freezeKill() error {
 		}
 		d = sleepBackoff(d, 5*time.Millisecond)
 	}
-	procs, err := readFile(g.freezer.dir + "/cgroup.procs")
-	if err == nil {
+	// Freezing the run group froze its leaves; their processes are listed
+	// in their own cgroup.procs.
+	var err error
+	for _, dir := range g.freezer.all() {
+		procs, rerr := readFile(dir + "/cgroup.procs")
+		if rerr != nil {
+			err = rerr
+			continue
+		}
 		for _, pid := range parseProcs(procs) {
 			unix.Kill(pid, unix.SIGKILL)
 		}
@@ -532,16 +734,18 @@ func (g *Group) killLoop(timeout time.Duration) error {
 			if p.gone.Load() {
 				continue
 			}
-			s, err := readFile(p.dir + "/cgroup.procs")
-			if err != nil {
-				if errors.Is(err, unix.ENOENT) {
-					continue
+			for _, dir := range p.all() {
+				s, err := readFile(dir + "/cgroup.procs")
+				if err != nil {
+					if errors.Is(err, unix.ENOENT) {
+						continue
+					}
+					return err
 				}
-				return err
-			}
-			for _, pid := range parseProcs(s) {
-				left++
-				unix.Kill(pid, unix.SIGKILL)
+				for _, pid := range parseProcs(s) {
+					left++
+					unix.Kill(pid, unix.SIGKILL)
+				}
 			}
 		}
 		if left == 0 {
@@ -554,9 +758,9 @@ func (g *Group) killLoop(timeout time.Duration) error {
 	}
 }
 
-// Remove kills what is left and removes the group in every hierarchy,
-// retrying rmdir while the killed processes exit. It is idempotent and
-// closes the group's fds.
+// Remove kills what is left and removes the group in every hierarchy (its
+// leaves first), retrying rmdir while the killed processes exit. It is
+// idempotent and closes the group's fds.
 func (g *Group) Remove() error {
 	g.rmMu.Lock()
 	defer g.rmMu.Unlock()
@@ -566,17 +770,15 @@ func (g *Group) Remove() error {
 	var errs []error
 	killed := false
 	start := time.Now()
-	for _, p := range g.parts {
+	rmdir := func(dir string) error {
 		d := 20 * time.Microsecond
-		for !p.gone.Load() {
-			err := unix.Rmdir(p.dir)
+		for {
+			err := unix.Rmdir(dir)
 			if err == nil || err == unix.ENOENT {
-				p.gone.Store(true)
-				break
+				return nil
 			}
 			if err != unix.EBUSY && err != unix.EINTR {
-				errs = append(errs, &opError{"rmdir", p.dir, err})
-				break
+				return &opError{"rmdir", dir, err}
 			}
 			if !killed {
 				killed = true
@@ -587,13 +789,27 @@ func (g *Group) Remove() error {
 			}
 			elapsed := time.Since(start)
 			if elapsed > 3*time.Second {
-				errs = append(errs, &opError{"rmdir", p.dir, err})
-				break
+				return &opError{"rmdir", dir, err}
 			}
 			if elapsed > 200*time.Millisecond {
 				g.killLoop(0)
 			}
 			d = sleepBackoff(d, 5*time.Millisecond)
+		}
+	}
+	for _, p := range g.parts {
+		if p.gone.Load() {
+			continue
+		}
+		var err error
+		for _, dir := range p.all() {
+			if err = rmdir(dir); err != nil {
+				errs = append(errs, err)
+				break
+			}
+		}
+		if err == nil {
+			p.gone.Store(true)
 		}
 	}
 	g.mu.Lock()

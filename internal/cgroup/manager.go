@@ -49,11 +49,15 @@ type Manager struct {
 	swapCtl    bool                  // memory.memsw.* (v1) or memory.swap.max (v2) exists
 	swapOn     bool                  // the host has swap enabled
 	cpusetMems string                // v1 cpuset.mems to copy into run groups (when clone_children is off)
-	owner      runOwner
-	tag        string
-	seq        atomic.Uint64
-	warnMu     sync.Mutex
-	warnings   []string
+	// splitSubtree is what a split run group writes to its v2
+	// cgroup.subtree_control: "+pids" when pids is on v2, else "".
+	splitSubtree string
+	memFlat      bool // v1 memory.use_hierarchy is 0 in the parent (old kernels)
+	owner        runOwner
+	tag          string
+	seq          atomic.Uint64
+	warnMu       sync.Mutex
+	warnings     []string
 }
 
 // Open detects where each controller lives, creates the parent group in
@@ -191,6 +195,14 @@ func open(parent string, o openOptions) (*Manager, error) {
 		}
 	}
 	m.swapOn = swapActive()
+	if u := m.unified; u != nil && m.ctrl["pids"] == u {
+		m.splitSubtree = "+pids"
+	}
+	if mem := m.ctrl["memory"]; mem != nil && !mem.v2 {
+		if v, err := readFile(mem.parent + "/memory.use_hierarchy"); err == nil && strings.TrimSpace(v) == "0" {
+			m.memFlat = true
+		}
+	}
 	if len(m.hiers) == 0 {
 		var reasons []string
 		for _, h := range m.all {
@@ -524,8 +536,32 @@ func (m *Manager) attach(name string) *Group {
 	g := newGroupValue(m, name)
 	for _, h := range m.hiers {
 		if dir := h.parent + "/" + name; exists(dir) {
-			g.addPart(h, dir)
+			p := g.addPart(h, dir)
+			p.sub = subgroups(dir)
+			if slices.Contains(p.sub, dir+"/"+initLeaf) && slices.Contains(p.sub, dir+"/"+cmdLeaf) {
+				p.init, p.cmd = dir+"/"+initLeaf, dir+"/"+cmdLeaf
+				g.split = true
+			}
 		}
 	}
 	return g
+}
+
+// subgroups lists the groups below dir, deepest first (the order rmdir
+// needs). A split run group has two leaves; any other nesting found in a
+// stale group is removed as well.
+func subgroups(dir string) []string {
+	var out []string
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			sub := dir + "/" + e.Name()
+			out = append(out, subgroups(sub)...)
+			out = append(out, sub)
+		}
+	}
+	return out
 }
