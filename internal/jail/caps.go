@@ -53,54 +53,55 @@ func lastCap() int {
 	return 40
 }
 
-// dropCapsForExec empties the bounding and ambient sets and the thread's
-// capability sets except keep, which is raised as ambient so that it
-// survives execve. Runs on the locked stage thread just before execve.
-func dropCapsForExec(keep []string) error {
-	kept := uint64(0)
+// capPlan is a prepared capability drop, applied with raw syscalls only.
+type capPlan struct {
+	last int
+	kept uint64
+	hdr  unix.CapUserHeader
+	data [2]unix.CapUserData
+}
+
+func prepareCaps(keep []string) (*capPlan, error) {
+	p := &capPlan{last: lastCap(), hdr: unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}}
 	for _, k := range keep {
 		c, err := CapByName(k)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		kept |= 1 << uint(c)
+		p.kept |= 1 << uint(c)
 	}
-	last := lastCap()
-	for c := 0; c <= last; c++ {
-		if kept&(1<<uint(c)) != 0 {
+	for i := 0; i < 2; i++ {
+		v := uint32(p.kept >> (32 * uint(i)))
+		p.data[i] = unix.CapUserData{Effective: v, Permitted: v, Inheritable: v}
+	}
+	return p, nil
+}
+
+// apply empties the bounding and ambient sets and the thread's sets except
+// the kept capabilities, which are raised as ambient to survive execve.
+func (p *capPlan) apply() syscall.Errno {
+	for c := 0; c <= p.last; c++ {
+		if p.kept&(1<<uint(c)) != 0 {
 			continue
 		}
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
-			return fmt.Errorf("drop bounding capability %d: %s", c, errText(err))
+		if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0, 0); e != 0 && e != unix.EINVAL {
+			return e
 		}
 	}
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
-		return fmt.Errorf("clear ambient capabilities: %s", errText(err))
+	if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0, 0); e != 0 {
+		return e
 	}
-	if err := capset(kept); err != nil {
-		return err
+	if _, _, e := syscall.RawSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&p.hdr)), uintptr(unsafe.Pointer(&p.data[0])), 0); e != 0 {
+		return e
 	}
-	for c := 0; c <= last; c++ {
-		if kept&(1<<uint(c)) != 0 {
-			if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0); err != nil {
-				return fmt.Errorf("raise ambient capability %d: %s", c, errText(err))
+	for c := 0; c <= p.last; c++ {
+		if p.kept&(1<<uint(c)) != 0 {
+			if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0, 0); e != 0 {
+				return e
 			}
 		}
 	}
-	return nil
-}
-
-func capset(set uint64) error {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	for i := 0; i < 2; i++ {
-		v := uint32(set >> (32 * uint(i)))
-		data[i] = unix.CapUserData{Effective: v, Permitted: v, Inheritable: v}
-	}
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capset: %s", errText(err))
-	}
-	return nil
+	return 0
 }
 
 // dropAllCaps empties init's capabilities on every thread once the jail is

@@ -50,6 +50,9 @@ type payload struct {
 	// Direct: init starts the command itself (see startDirect) instead of
 	// through a stage.
 	Direct bool `json:"direct,omitempty"`
+	// CgroupFDs is how many cgroup.procs files of the command's own cgroup
+	// leaf follow the pass fds; the stage moves itself there before execve.
+	CgroupFDs int `json:"cgroup_fds,omitempty"`
 }
 
 // command is a parent -> init request after the payload.
@@ -111,9 +114,10 @@ func runInit() {
 	// so that a process of the jail cannot fake them.
 	ignoreSignals()
 
-	if spec.Namespaces.Cgroup {
+	if spec.Namespaces.Cgroup && p.CgroupFDs == 0 {
 		// After the parent placed us in the run's cgroups, so that the
-		// jail sees its own cgroup as the root.
+		// jail sees its own cgroup as the root. (With a command leaf, the
+		// stage does it once it is in that leaf.)
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			die(fail("unshare", "cgroup namespace", err), 125)
 		}
@@ -123,6 +127,7 @@ func runInit() {
 		Args: spec.Args, ExecPath: spec.ExecPath, Env: spec.Env, Cwd: spec.Cwd,
 		Rlimits: spec.Limits.Rlimits, Filter: p.Filter, FilterFlags: p.FilterFlags,
 		NoNewPrivs: !spec.DisableNoNewPrivs, KeepCaps: spec.KeepCaps,
+		UnshareCgroup: spec.Namespaces.Cgroup && p.CgroupFDs > 0,
 	}
 	var stage int
 	var started time.Time
@@ -141,7 +146,7 @@ func runInit() {
 	} else {
 		// Start the stage now: its Go runtime starts while we build the
 		// tree. It shares our mount namespace, so pivot_root moves it along.
-		pid, stageCtl, stageErr, err := startStage(spec, &p)
+		pid, stageCtl, stageErr, err := startStage(spec, &p, &cfg)
 		if err != nil {
 			die(err, 125)
 		}

@@ -223,8 +223,10 @@ func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
 					return setupFail(setupErr(ExitSetup, "cgroup %s: the limit cannot be enforced on this host (%s); pass --allow-weaker to run anyway", n, mgr.Describe()))
 				}
 			}
+			// The pids limit counts the command's tasks only, not init's Go
+			// threads: the command gets a cgroup leaf of its own.
 			cl := cgroup.Limits{Memory: spec.Limits.Memory, MemorySwap: spec.Limits.MemorySwap, Pids: spec.Limits.Pids,
-				CPUMsPerSec: spec.Limits.CPUMsPerSec, AllowWeaker: spec.AllowWeaker}
+				CPUMsPerSec: spec.Limits.CPUMsPerSec, AllowWeaker: spec.AllowWeaker, SplitCommand: spec.Limits.Pids > 0}
 			if spec.Limits.MaxCPUs > 0 {
 				cl.CPUs = cpuList(spec.Limits.MaxCPUs)
 			}
@@ -354,6 +356,22 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 	for _, fd := range spec.PassFDs {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(fd), fmt.Sprintf("pass-fd-%d", fd)))
 	}
+	// With a split group, the command joins <run>/cmd itself (see the
+	// stage): it gets the cgroup.procs files of that leaf, opened here.
+	var cgFiles []*os.File
+	if r.group != nil && spec.Limits.Pids > 0 {
+		var err error
+		cgFiles, err = r.group.CommandProcs()
+		if err != nil {
+			return fail(setupErr(ExitSetup, "open the command's cgroup: %v", err))
+		}
+		defer func() {
+			for _, f := range cgFiles {
+				f.Close()
+			}
+		}()
+		cmd.ExtraFiles = append(cmd.ExtraFiles, cgFiles...)
+	}
 
 	// stdio
 	var closeAfterStart []io.Closer
@@ -421,6 +439,11 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 	for _, c := range closeAfterStart {
 		c.Close()
 	}
+	nCgroupFDs := len(cgFiles)
+	for _, f := range cgFiles {
+		f.Close()
+	}
+	cgFiles = nil
 	if err != nil {
 		copiers.Wait()
 		return fail(setupErr(ExitSetup, "start jail init: %v", err))
@@ -430,7 +453,7 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 	r.done = make(chan struct{})
 	pid := cmd.Process.Pid
 
-	p := payload{Spec: spec, Direct: canStartDirect(spec)}
+	p := payload{Spec: spec, Direct: canStartDirect(spec) && nCgroupFDs == 0, CgroupFDs: nCgroupFDs}
 	if filter != nil {
 		p.Filter = make([]SockFilter, len(filter.Insns))
 		for i, in := range filter.Insns {

@@ -31,6 +31,10 @@ type stageConfig struct {
 	FilterFlags uint         `json:"filter_flags,omitempty"`
 	NoNewPrivs  bool         `json:"nnp"`
 	KeepCaps    []string     `json:"keep_caps,omitempty"`
+	// CgroupFDs are the stage's fds of the command leaf's cgroup.procs
+	// files (pids last); UnshareCgroup makes the cgroup namespace there.
+	CgroupFDs     []int `json:"cgroup_fds,omitempty"`
+	UnshareCgroup bool  `json:"unshare_cgroup,omitempty"`
 }
 
 type stageError struct {
@@ -41,7 +45,7 @@ type stageError struct {
 // startStage forks the stage with the command's stdio and pass fds. It
 // returns its pid, the pipe to send its config on, and the pipe its errors
 // come back on (EOF there means execve succeeded).
-func startStage(spec *Spec, p *payload) (int, *os.File, *os.File, error) {
+func startStage(spec *Spec, p *payload, cfg *stageConfig) (int, *os.File, *os.File, error) {
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
 		return 0, nil, nil, fail("pipe", "stage config", err)
@@ -70,6 +74,11 @@ func startStage(spec *Spec, p *payload) (int, *os.File, *os.File, error) {
 		}
 	}
 	cfgFD, errFD := free(), free()
+	cgFDs := make([]int, p.CgroupFDs)
+	for i := range cgFDs {
+		cgFDs[i] = free()
+	}
+	cfg.CgroupFDs = cgFDs
 	files := make([]uintptr, maxFD+1)
 	for i := range files {
 		files[i] = ^uintptr(0) // closed in the child
@@ -79,6 +88,10 @@ func startStage(spec *Spec, p *payload) (int, *os.File, *os.File, error) {
 		files[fd] = uintptr(passFDBase + i)
 	}
 	files[cfgFD], files[errFD] = cfgR.Fd(), errW.Fd()
+	cgBase := passFDBase + len(spec.PassFDs)
+	for i, fd := range cgFDs {
+		files[fd] = uintptr(cgBase + i)
+	}
 	pid, err := syscall.ForkExec("/proc/self/exe",
 		[]string{stageArg, fmt.Sprint(cfgFD), fmt.Sprint(errFD)},
 		&syscall.ProcAttr{
@@ -91,6 +104,11 @@ func startStage(spec *Spec, p *payload) (int, *os.File, *os.File, error) {
 		})
 	cfgR.Close()
 	errW.Close()
+	// Only the stage may hold the cgroup files (they carry root's right
+	// to move processes): init drops its copies at once.
+	for i := 0; i < p.CgroupFDs; i++ {
+		unix.Close(cgBase + i)
+	}
 	if err != nil {
 		return 0, nil, nil, fail("start", "stage", err)
 	}
@@ -159,16 +177,38 @@ func runStage() {
 		}
 		prog = &unix.SockFprog{Len: uint16(len(insns)), Filter: &insns[0]}
 	}
-	if err := dropCapsForExec(cfg.KeepCaps); err != nil {
+	caps, err := prepareCaps(cfg.KeepCaps)
+	if err != nil {
 		die(125, "drop capabilities: %v", err)
+	}
+	for _, fd := range cfg.CgroupFDs {
+		syscall.CloseOnExec(fd)
+	}
+	zero := []byte("0")
+
+	// From here on: raw syscalls only, nothing that allocates or enters
+	// the scheduler. Once the stage is in the command's cgroup leaf it may
+	// be over that leaf's pids limit (its Go threads count until execve
+	// ends them), so the Go runtime must not need a new thread.
+	for _, fd := range cfg.CgroupFDs {
+		if _, _, e := syscall.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&zero[0])), 1); e != 0 {
+			die(125, "join the command's cgroup (fd %d): %s", fd, errText(e))
+		}
+	}
+	if cfg.UnshareCgroup {
+		if _, _, e := syscall.RawSyscall(unix.SYS_UNSHARE, unix.CLONE_NEWCGROUP, 0, 0); e != 0 {
+			die(125, "unshare cgroup namespace: %s", errText(e))
+		}
+	}
+	if e := caps.apply(); e != 0 {
+		die(125, "drop capabilities: %s", errText(e))
 	}
 	resetSignals()
 	if cfg.NoNewPrivs {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			die(125, "set no_new_privs: %s", errText(err))
+		if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0); e != 0 {
+			die(125, "set no_new_privs: %s", errText(e))
 		}
 	}
-	// From here on: raw syscalls only, nothing that allocates.
 	if prog != nil {
 		if _, _, e := syscall.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, uintptr(cfg.FilterFlags), uintptr(unsafe.Pointer(prog))); e != 0 {
 			die(125, "install seccomp filter: %s", errText(e))
