@@ -30,7 +30,7 @@ const (
 var systemDirs = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}
 
 // systemFiles are single files of the host's /etc the jail needs.
-var systemFiles = []string{"/etc/ld.so.cache", "/etc/alternatives", "/etc/localtime"}
+var systemFiles = []string{"/etc/ld.so.cache", "/etc/alternatives", "/etc/localtime", "/etc/matplotlibrc", "/etc/fonts"}
 
 // DefaultEnv is the clean environment of a jail.
 func DefaultEnv() []string {
