@@ -509,6 +509,11 @@ open("in_changed.txt", "a").write(" more")
 			files = append(files, map[string]any{"path": fmt.Sprintf("d%02d/f%05d.txt", i%50, i), "content": b64("x")})
 		}
 		e := s.eval(t, map[string]any{"input": "import os\nprint(sum(len(f) for _, _, f in os.walk('.')))", "files": files})
+		if strings.Contains(e.Stdout, "bad file descriptor") {
+			// internal/jail/collect.go wraps a borrowed directory fd in
+			// os.NewFile; its finalizer closes the fd number again later.
+			t.Fatalf("engine bug (file collection closes a reused fd): %q", e.Stdout)
+		}
 		wantRC(t, e, 0)
 		if e.Stdout != "10000\n" || len(e.Files) != 0 {
 			t.Fatalf("stdout %q, %d files back", e.Stdout, len(e.Files))
@@ -559,6 +564,16 @@ except OSError as e:
 		wantRC(t, e, 0)
 		if e.Stdout != "refused 27\n" || len(e.Files) > 1 {
 			t.Fatalf("stdout %q files %v", e.Stdout, fileNames(e.Files))
+		}
+	})
+	t.Run("preinstalled packages import", func(t *testing.T) {
+		if exec.Command("/usr/bin/python3", "-c", "import numpy").Run() != nil {
+			t.Skip("no numpy for the system Python on this host")
+		}
+		e := s.eval(t, map[string]any{"input": "import numpy; print(int(numpy.arange(10).sum()))"})
+		wantRC(t, e, 0)
+		if e.Stdout != "45\n" {
+			t.Fatalf("stdout %q", e.Stdout)
 		}
 	})
 	t.Run("NUL in args", func(t *testing.T) {

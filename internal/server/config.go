@@ -91,7 +91,10 @@ type FilesConfig struct {
 // EvalConfig tunes the snekbox-compatible POST /eval.
 type EvalConfig struct {
 	// PythonFlags come right after the interpreter, before the request's
-	// args (snekbox's exec_bin args, "-BSqu" there).
+	// args (snekbox's exec_bin args). Default "-Bqu": no .pyc files, no
+	// banner, unbuffered (stdout and stderr interleave in write order).
+	// snekbox also passes -S and adds its packages with PYTHONPATH; pycage
+	// keeps site so that the runtime's installed packages import.
 	PythonFlags []string `json:"python_flags"`
 	// InvalidUTF8 says what /eval does with output that is not valid
 	// UTF-8: "error" (snekbox: returncode null, stdout names the error) or
@@ -196,7 +199,7 @@ func DefaultConfig() Config {
 			Timeout:  Duration(5 * time.Second),
 		},
 		Eval: EvalConfig{
-			PythonFlags: []string{"-BSqu"},
+			PythonFlags: []string{"-Bqu"},
 			InvalidUTF8: "error",
 		},
 		Runtimes:   []RuntimeConfig{},
