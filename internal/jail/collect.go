@@ -50,8 +50,16 @@ func (w *walker) setErr(format string, a ...any) {
 }
 
 func (w *walker) walk(dirfd int, rel string, depth int) {
-	d := os.NewFile(uintptr(dirfd), rel)
+	// Read the names through a dup: the *os.File owns (and closes) its fd,
+	// while dirfd stays the caller's.
+	dup, err := unix.Dup(dirfd)
+	if err != nil {
+		w.setErr("read directory %q: %v", rel, err)
+		return
+	}
+	d := os.NewFile(uintptr(dup), rel)
 	names, err := d.Readdirnames(-1)
+	d.Close()
 	if err != nil {
 		w.setErr("read directory %q: %v", rel, err)
 		return

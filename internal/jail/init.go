@@ -50,6 +50,9 @@ type payload struct {
 	// Direct: init starts the command itself (see startDirect) instead of
 	// through a stage.
 	Direct bool `json:"direct,omitempty"`
+	// TreeMounts lists, in fd order after the cgroup files, the indexes in
+	// Spec.Mounts of the bind trees the parent opened (nil: init opens them).
+	TreeMounts []int `json:"tree_mounts,omitempty"`
 	// CgroupFDs is how many cgroup.procs files of the command's own cgroup
 	// leaf follow the pass fds; the stage moves itself there before execve.
 	CgroupFDs int `json:"cgroup_fds,omitempty"`
@@ -70,6 +73,7 @@ type report struct {
 	SetupNs    int64     `json:"setup_ns,omitempty"`  // time init spent building the jail
 	Files      []OutFile `json:"files,omitempty"`
 	FilesError string    `json:"files_error,omitempty"`
+	trace      string    // extra timeline for PYCAGE_TRACE (raw path)
 }
 
 // Main runs the child side when this process is a jail's init or stage and
@@ -134,7 +138,7 @@ func runInit() {
 	if p.Direct {
 		// Fast path: init itself takes on the command's limits and filter
 		// and forks+execs it directly (one Go start-up less per run).
-		if err := setupJail(spec); err != nil {
+		if err := setupJail(spec, &p); err != nil {
 			die(err, 125)
 		}
 		started = time.Now()
@@ -151,7 +155,7 @@ func runInit() {
 			die(err, 125)
 		}
 		stage = pid
-		if err := setupJail(spec); err != nil {
+		if err := setupJail(spec, &p); err != nil {
 			stageCtl.Close()
 			unix.Kill(stage, unix.SIGKILL)
 			die(err, 125)
@@ -235,7 +239,7 @@ func ignoreSignals() {
 }
 
 // setupJail builds the jail's world: file tree, network, hostname, root.
-func setupJail(spec *Spec) error {
+func setupJail(spec *Spec, p *payload) error {
 	if spec.Namespaces.Mount {
 		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 			return fail("make private", "/", err)
@@ -244,7 +248,15 @@ func setupJail(spec *Spec) error {
 		if _, err := os.Stat(r.base); err != nil {
 			r.base = "/mnt"
 		}
-		if err := r.openHostTrees(spec); err != nil {
+		var given map[int]int
+		if p.TreeMounts != nil {
+			given = map[int]int{}
+			base := passFDBase + len(spec.PassFDs) + p.CgroupFDs
+			for k, idx := range p.TreeMounts {
+				given[idx] = base + k
+			}
+		}
+		if err := r.openHostTrees(spec, given); err != nil {
 			return err
 		}
 		var etc int64

@@ -63,10 +63,20 @@ type rootfs struct {
 
 const mountAttrLocked = unix.MOUNT_ATTR_NOSUID
 
-// openHostTrees clones every bind source (and the /dev nodes) as detached
-// mount trees, read-only where asked, before the host tree is covered.
-func (r *rootfs) openHostTrees(spec *Spec) error {
-	r.trees = map[int]int{}
+// OpenBindTrees clones every bind source of spec as a detached mount tree
+// (open_tree OPEN_TREE_CLONE), read-only, nosuid (nodev, noexec) as asked,
+// recursively. It returns index in spec.Mounts -> fd; optional sources that
+// do not exist are left out. The parent calls it when it runs as root, so
+// that sources under directories the jail's user cannot enter (a pyenv
+// Python under /root) still work: the trees are then moved into the jail's
+// mount namespace by init. Otherwise init calls it itself.
+func OpenBindTrees(spec *Spec) (map[int]int, error) {
+	trees := map[int]int{}
+	closeAll := func() {
+		for _, fd := range trees {
+			unix.Close(fd)
+		}
+	}
 	for i, m := range spec.Mounts {
 		if m.Kind != MountBind {
 			continue
@@ -76,10 +86,11 @@ func (r *rootfs) openHostTrees(spec *Spec) error {
 			if err == unix.ENOENT && !m.Mandatory {
 				continue
 			}
+			closeAll()
 			if err == unix.ENOENT {
-				return fail("bind", m.Src+" -> "+m.Dst, fmt.Errorf("source does not exist (ENOENT)"))
+				return nil, fail("bind", m.Src+" -> "+m.Dst, fmt.Errorf("source does not exist (ENOENT)"))
 			}
-			return fail("bind", m.Src+" -> "+m.Dst, err)
+			return nil, fail("bind", m.Src+" -> "+m.Dst, err)
 		}
 		attr := uint64(unix.MOUNT_ATTR_NOSUID)
 		if !m.RW {
@@ -93,9 +104,25 @@ func (r *rootfs) openHostTrees(spec *Spec) error {
 		}
 		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &unix.MountAttr{Attr_set: attr}); err != nil {
 			unix.Close(fd)
-			return fail("bind (set read-only)", m.Src+" -> "+m.Dst, err)
+			closeAll()
+			return nil, fail("bind (set read-only)", m.Src+" -> "+m.Dst, err)
 		}
-		r.trees[i] = fd
+		trees[i] = fd
+	}
+	return trees, nil
+}
+
+// openHostTrees takes the bind trees (from the parent, or opens them now)
+// and the /dev nodes, before the host tree is covered.
+func (r *rootfs) openHostTrees(spec *Spec, given map[int]int) error {
+	if given != nil {
+		r.trees = given
+	} else {
+		t, err := OpenBindTrees(spec)
+		if err != nil {
+			return err
+		}
+		r.trees = t
 	}
 	if spec.Dev {
 		r.dev = map[string]int{}
