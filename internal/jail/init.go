@@ -96,6 +96,14 @@ func runInit() {
 	runtime.LockOSThread()
 	// No process of the jail may ptrace or read the memory of init.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	// Nothing init holds may reach the command unless handed over on
+	// purpose (stdio, pass fds, the cgroup files of the stage): not the
+	// ctl/report pipes, not fds pycage itself inherited from its caller.
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		for fd := 3; fd < 1024; fd++ {
+			unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC)
+		}
+	}
 
 	rep := os.NewFile(reportFD, "report")
 	enc := json.NewEncoder(rep)
