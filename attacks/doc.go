@@ -12,7 +12,6 @@
 //
 // Environment knobs, for people checking the suite itself:
 //
-//	PYCAGE_ATTACKS_STRICT=1          known holes fail instead of being skipped
 //	PYCAGE_ATTACKS_EXTRA_FLAGS=...   extra pycage flags for every run (e.g.
 //	                                 --no-seccomp, to watch the tests trip)
 //	PYCAGE_ATTACKS_BIN=path          test this pycage binary instead of

@@ -7,7 +7,8 @@
 # READY, and keep them for 4 s. Argument "probe": one inotify instance and
 # one small queue must still be available.
 # Expected: a run's quota use does not affect another run: the probe run
-# gets both.
+# gets both, or pycage's policy keeps every run away from them (inotify
+# refused with ENOSYS, RLIMIT_MSGQUEUE 0), so no run can take them.
 from attacklib import *
 import time
 
@@ -30,14 +31,21 @@ if ARGS[0] == "hold":
     say("READY")
     time.sleep(4)
 else:
+    import resource
     r = libc.inotify_init()
-    if r < 0:
-        escaped("inotify_init", "%s: another run took this run's quota" % ename(ctypes.get_errno()))
-    else:
+    err = ctypes.get_errno()
+    if r >= 0:
         blocked("inotify_init", "own quota available")
-    r = libc.mq_open(b"/pycage-attack-probe", os.O_CREAT | os.O_RDWR, 0o600, ctypes.byref(MqAttr(0, 1, 64, 0)))
-    if r < 0:
-        escaped("mq_open", "%s: another run took this run's quota" % ename(ctypes.get_errno()))
+    elif ename(err) in ("ENOSYS", "EPERM"):
+        blocked("inotify_init", "refused by the policy (%s): no shared quota to take" % ename(err))
     else:
+        escaped("inotify_init", "%s: another run took this run's quota" % ename(err))
+    r = libc.mq_open(b"/pycage-attack-probe", os.O_CREAT | os.O_RDWR, 0o600, ctypes.byref(MqAttr(0, 1, 64, 0)))
+    err = ctypes.get_errno()
+    if r >= 0:
         blocked("mq_open", "own quota available")
+    elif resource.getrlimit(resource.RLIMIT_MSGQUEUE) == (0, 0):
+        blocked("mq_open", "RLIMIT_MSGQUEUE is 0 (%s): no run may hold shared queue bytes" % ename(err))
+    else:
+        escaped("mq_open", "%s: another run took this run's quota" % ename(err))
 done()

@@ -219,6 +219,8 @@ func newRunFlags(spec *jail.Spec, o *runOptions) (*flag.FlagSet, func() error) {
 			{Resource: "nofile", Soft: uint64(nofile), Hard: uint64(nofile)},
 			{Resource: "core", Soft: uint64(core), Hard: uint64(core)},
 			{Resource: "stack", Soft: uint64(stack), Hard: uint64(stack)},
+			{Resource: "msgqueue", Soft: 0, Hard: 0},
+			{Resource: "sigpending", Soft: jail.DefaultSigPending, Hard: jail.DefaultSigPending},
 		}
 		if fsize > 0 {
 			l.Rlimits = append(l.Rlimits, jail.Rlimit{Resource: "fsize", Soft: uint64(fsize), Hard: uint64(fsize)})

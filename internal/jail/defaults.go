@@ -18,6 +18,7 @@ const (
 	DefaultWorkspaceSize = 64 << 20
 	DefaultTmpSize       = 64 << 20
 	DefaultStack         = 8 << 20
+	DefaultSigPending    = 1024
 	DefaultOutput        = 1 << 20
 	DefaultHostname      = "pycage"
 	DefaultWorkspace     = "/sandbox"
@@ -74,6 +75,12 @@ func DefaultSpec(args []string) *Spec {
 				{Resource: "fsize", Soft: DefaultFSize, Hard: DefaultFSize},
 				{Resource: "core", Soft: 0, Hard: 0},
 				{Resource: "stack", Soft: DefaultStack, Hard: DefaultStack},
+				// POSIX message queue bytes and queued signals are counted
+				// per host user across user namespaces, and every run is
+				// the same host uid: no run may hold them (msgqueue) or
+				// more than a small share (sigpending).
+				{Resource: "msgqueue", Soft: 0, Hard: 0},
+				{Resource: "sigpending", Soft: DefaultSigPending, Hard: DefaultSigPending},
 			},
 		},
 	}
