@@ -1,6 +1,7 @@
 // Command overhead measures the time `pycage run` adds to a command: it runs
-// each command bare and under pycage, interleaved (so noise hits both
-// alike), and prints median and p90 of both and of the difference.
+// each command bare and under pycage (once per spawn path, PYCAGE_SPAWN=raw
+// and go), interleaved (so noise hits all alike), and prints median and p90
+// of each and of the difference to bare.
 package main
 
 import (
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -18,9 +20,10 @@ func pct(d []time.Duration, p float64) time.Duration {
 	return s[int(float64(len(s)-1)*p)]
 }
 
-func timeRun(args []string) time.Duration {
+func timeRun(args []string, env []string) time.Duration {
 	t := time.Now()
 	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = env
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintf(os.Stderr, "%v: %v\n", args, err)
 		os.Exit(1)
@@ -31,22 +34,35 @@ func timeRun(args []string) time.Duration {
 func main() {
 	runs := flag.Int("runs", 200, "runs per command")
 	bin := flag.String("pycage", "./pycage", "pycage binary")
+	modes := flag.String("spawn", "raw,go", "spawn paths to measure (PYCAGE_SPAWN values, comma-separated)")
 	flag.Parse()
 	cases := [][]string{{"/bin/true"}, {"/usr/bin/python3", "-S", "-c", "pass"}}
-	fmt.Printf("%-32s %10s %10s %10s %10s %12s %12s\n", "command", "bare p50", "bare p90", "jail p50", "jail p90", "added p50", "added p90")
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
+	fmt.Printf("%-32s %-5s %10s %10s %10s %10s %12s %12s\n", "command", "spawn", "bare p50", "bare p90", "jail p50", "jail p90", "added p50", "added p90")
 	for _, c := range cases {
-		var bare, jailed []time.Duration
+		var bare []time.Duration
+		paths := strings.Split(*modes, ",")
+		jailed := make([][]time.Duration, len(paths))
+		envs := make([][]string, len(paths))
+		for i, m := range paths {
+			envs[i] = append(os.Environ(), "PYCAGE_SPAWN="+m)
+		}
 		jargs := append([]string{*bin, "run", "--"}, c...)
 		for i := 0; i < 5; i++ { // warm-up
-			timeRun(c)
-			timeRun(jargs)
+			timeRun(c, nil)
+			for k := range paths {
+				timeRun(jargs, envs[k])
+			}
 		}
 		for i := 0; i < *runs; i++ {
-			bare = append(bare, timeRun(c))
-			jailed = append(jailed, timeRun(jargs))
+			bare = append(bare, timeRun(c, nil))
+			for k := range paths {
+				jailed[k] = append(jailed[k], timeRun(jargs, envs[k]))
+			}
 		}
-		ms := func(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
-		fmt.Printf("%-32s %10s %10s %10s %10s %12s %12s\n", fmt.Sprint(c), ms(pct(bare, .5)), ms(pct(bare, .9)),
-			ms(pct(jailed, .5)), ms(pct(jailed, .9)), ms(pct(jailed, .5)-pct(bare, .5)), ms(pct(jailed, .9)-pct(bare, .9)))
+		for k, m := range paths {
+			fmt.Printf("%-32s %-5s %10s %10s %10s %10s %12s %12s\n", fmt.Sprint(c), m, ms(pct(bare, .5)), ms(pct(bare, .9)),
+				ms(pct(jailed[k], .5)), ms(pct(jailed[k], .9)), ms(pct(jailed[k], .5)-pct(bare, .5)), ms(pct(jailed[k], .9)-pct(bare, .9)))
+		}
 	}
 }

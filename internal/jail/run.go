@@ -267,13 +267,25 @@ type runner struct {
 	spec  *Spec
 	group *cgroup.Group
 	res   *Result
-	cmd   *exec.Cmd
+	proc  jailProc
 
 	mu       sync.Mutex
 	reason   Reason // why we stopped the run, if we did
 	killOnce sync.Once
-	ctlW     *os.File
 	done     chan struct{}
+}
+
+// jailProc is the jail's init as the runner drives it, whichever path
+// started it: the Go init (goProc) or the raw-clone PID 1 (rawProc).
+type jailProc interface {
+	// reports delivers "started", "error" and "exit" and is closed when
+	// init closed its report pipe.
+	reports() <-chan report
+	kill()                  // SIGKILL init, and with it the whole pid namespace
+	killAll()               // ask init to kill every process and still report
+	signal(sig unix.Signal) // relay a signal to the command
+	wait() error            // reap init
+	release()               // close what is left (after wait)
 }
 
 func (r *runner) idMaps() ([]syscall.SysProcIDMap, []syscall.SysProcIDMap) {
@@ -303,89 +315,36 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 		res.NotFound = e.ExitCode == ExitNotFound || e.ExitCode == ExitCannotExec
 		return res, e
 	}
-	ns := spec.Namespaces
-	var flags uintptr
-	for _, f := range []struct {
-		on   bool
-		flag uintptr
-	}{{ns.User, unix.CLONE_NEWUSER}, {ns.Mount, unix.CLONE_NEWNS}, {ns.PID, unix.CLONE_NEWPID},
-		{ns.Net, unix.CLONE_NEWNET}, {ns.IPC, unix.CLONE_NEWIPC}, {ns.UTS, unix.CLONE_NEWUTS}} {
-		if f.on {
-			flags |= f.flag
-		}
-	}
-	attr := &syscall.SysProcAttr{
-		Cloneflags:  flags,
-		Credential:  &syscall.Credential{Uid: spec.UID, Gid: spec.GID, NoSetGroups: true},
-		AmbientCaps: initCaps,
-		Pdeathsig:   syscall.SIGKILL,
-	}
-	if ns.User {
-		attr.UidMappings, attr.GidMappings = r.idMaps()
-		attr.GidMappingsEnableSetgroups = false
-	} else if os.Geteuid() != 0 {
+	if !spec.Namespaces.User && os.Geteuid() != 0 {
 		return fail(setupErr(ExitSetup, "a jail without a user namespace needs root"))
 	}
-	if r.group != nil {
-		if fd, ok := r.group.UnifiedFD(); ok {
-			attr.UseCgroupFD = true
-			attr.CgroupFD = fd
-		}
-	}
 
-	ctlR, ctlW, err := os.Pipe()
-	if err != nil {
-		return fail(setupErr(ExitSetup, "pipe ctl: %v", err))
-	}
-	repR, repW, err := os.Pipe()
-	if err != nil {
-		return fail(setupErr(ExitSetup, "pipe report: %v", err))
-	}
-	r.ctlW = ctlW
-	defer ctlW.Close()
-	defer repR.Close()
-
-	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
-		Args:        []string{initArg},
-		Env:         []string{},
-		Dir:         "/",
-		ExtraFiles:  []*os.File{ctlR, repW},
-		SysProcAttr: attr,
-	}
-	for _, fd := range spec.PassFDs {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(fd), fmt.Sprintf("pass-fd-%d", fd)))
-	}
-	// With a split group, the command joins <run>/cmd itself (see the
-	// stage): it gets the cgroup.procs files of that leaf, opened here.
-	var cgFiles []*os.File
-	if r.group != nil && spec.Limits.Pids > 0 {
-		var err error
-		cgFiles, err = r.group.CommandProcs()
-		if err != nil {
-			return fail(setupErr(ExitSetup, "open the command's cgroup: %v", err))
-		}
-		defer func() {
-			for _, f := range cgFiles {
-				f.Close()
-			}
-		}()
-		cmd.ExtraFiles = append(cmd.ExtraFiles, cgFiles...)
-	}
-
-	// stdio
+	// stdio: the command's ends of the pipes (closed here once init has
+	// them) and the copiers of the parent's ends.
 	var closeAfterStart []io.Closer
+	closeAll := func() {
+		for _, c := range closeAfterStart {
+			c.Close()
+		}
+	}
 	var copiers sync.WaitGroup
+	var stdin, stdout, stderr *os.File
 	switch in := stdio.Stdin.(type) {
 	case nil:
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			return fail(setupErr(ExitSetup, "open %s: %v", os.DevNull, err))
+		}
+		stdin = f
+		closeAfterStart = append(closeAfterStart, f)
 	case *os.File:
-		cmd.Stdin = in
+		stdin = in
 	default:
 		pr, pw, err := os.Pipe()
 		if err != nil {
 			return fail(setupErr(ExitSetup, "pipe stdin: %v", err))
 		}
-		cmd.Stdin = pr
+		stdin = pr
 		closeAfterStart = append(closeAfterStart, pr)
 		go func() {
 			io.Copy(pw, in)
@@ -410,9 +369,11 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 	if stdio.Stdout != nil && stdio.Stdout == stdio.Stderr {
 		pw, err := mkOut(stdio.Stdout, &res.StdoutBytes, &res.StdoutTruncated)
 		if err != nil {
+			closeAll()
+			copiers.Wait()
 			return fail(setupErr(ExitSetup, "pipe output: %v", err))
 		}
-		cmd.Stdout, cmd.Stderr = pw, pw
+		stdout, stderr = pw, pw
 	} else {
 		out, errw := stdio.Stdout, stdio.Stderr
 		if out == nil {
@@ -423,75 +384,35 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 		}
 		pw, err := mkOut(out, &res.StdoutBytes, &res.StdoutTruncated)
 		if err != nil {
+			closeAll()
+			copiers.Wait()
 			return fail(setupErr(ExitSetup, "pipe stdout: %v", err))
 		}
 		pe, err := mkOut(errw, &res.StderrBytes, &res.StderrTruncated)
 		if err != nil {
+			closeAll()
+			copiers.Wait()
 			return fail(setupErr(ExitSetup, "pipe stderr: %v", err))
 		}
-		cmd.Stdout, cmd.Stderr = pw, pe
+		stdout, stderr = pw, pe
 	}
 
 	t0 := time.Now()
-	err = cmd.Start()
-	ctlR.Close()
-	repW.Close()
-	for _, c := range closeAfterStart {
-		c.Close()
-	}
-	nCgroupFDs := len(cgFiles)
-	for _, f := range cgFiles {
-		f.Close()
-	}
-	cgFiles = nil
-	if err != nil {
-		copiers.Wait()
-		return fail(setupErr(ExitSetup, "start jail init: %v", err))
-	}
-	tSpawned := time.Now()
-	r.cmd = cmd
 	r.done = make(chan struct{})
-	pid := cmd.Process.Pid
-
-	p := payload{Spec: spec, Direct: canStartDirect(spec) && nCgroupFDs == 0, CgroupFDs: nCgroupFDs}
-	if filter != nil {
-		p.Filter = make([]SockFilter, len(filter.Insns))
-		for i, in := range filter.Insns {
-			p.Filter[i] = SockFilter{Code: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
-		}
-		p.FilterFlags = filter.Flags
-	}
+	var proc jailProc
 	var startErr *SetupError
-	if r.group != nil {
-		if err := r.group.Add(pid); err != nil {
-			startErr = setupErr(ExitSetup, "%v", err)
-		}
+	if spawnRaw(spec) {
+		proc, startErr = r.startRaw(filter, stdin, stdout, stderr)
+	} else {
+		proc, startErr = r.startGo(filter, stdin, stdout, stderr)
 	}
-	if startErr == nil {
-		if err := json.NewEncoder(ctlW).Encode(&p); err != nil {
-			startErr = setupErr(ExitSetup, "send payload to jail init: %v", err)
-		}
-	}
+	closeAll()
 	if startErr != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
 		copiers.Wait()
 		return fail(startErr)
 	}
-
-	// Reports from init.
-	reports := make(chan report, 4)
-	go func() {
-		defer close(reports)
-		dec := json.NewDecoder(repR)
-		for {
-			var m report
-			if err := dec.Decode(&m); err != nil {
-				return
-			}
-			reports <- m
-		}
-	}()
+	tSpawned := time.Now()
+	defer proc.release()
 
 	var started time.Time
 	var exitMsg *report
@@ -502,6 +423,7 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 	var wallTimer <-chan time.Time
 	ctxDone := ctx.Done()
 	sigs := stdio.Signals
+	reports := proc.reports()
 loop:
 	for {
 		select {
@@ -514,6 +436,9 @@ loop:
 				started = time.Now()
 				if traceOn {
 					fmt.Fprintf(os.Stderr, "pycage trace: spawn %v, init setup %v, started at %v\n", tSpawned.Sub(t0), time.Duration(m.SetupNs), started.Sub(t0))
+					if m.trace != "" {
+						fmt.Fprintf(os.Stderr, "pycage trace: %s\n", m.trace)
+					}
 				}
 				setupTimer.Stop()
 				if spec.Limits.Wall > 0 {
@@ -541,11 +466,11 @@ loop:
 			ctxDone = nil
 		case s := <-sigs:
 			if sig, ok := s.(syscall.Signal); ok {
-				r.signal(sig)
+				proc.signal(sig)
 			}
 		}
 	}
-	waitErr := cmd.Wait()
+	waitErr := proc.wait()
 	close(r.done)
 	end := time.Now()
 	copiers.Wait()
@@ -631,6 +556,157 @@ loop:
 	return res, nil
 }
 
+// setProc makes p the run's init for stop, before p may start the command.
+func (r *runner) setProc(p jailProc) {
+	r.mu.Lock()
+	r.proc = p
+	r.mu.Unlock()
+}
+
+// goProc is a jail whose init is pycage re-executed (init.go).
+type goProc struct {
+	cmd  *exec.Cmd
+	ctlW *os.File
+	repR *os.File
+	evs  chan report
+}
+
+// startGo starts the Go init in new namespaces and sends it its payload.
+func (r *runner) startGo(filter *seccomp.Filter, stdin, stdout, stderr *os.File) (jailProc, *SetupError) {
+	spec := r.spec
+	ns := spec.Namespaces
+	var flags uintptr
+	for _, f := range []struct {
+		on   bool
+		flag uintptr
+	}{{ns.User, unix.CLONE_NEWUSER}, {ns.Mount, unix.CLONE_NEWNS}, {ns.PID, unix.CLONE_NEWPID},
+		{ns.Net, unix.CLONE_NEWNET}, {ns.IPC, unix.CLONE_NEWIPC}, {ns.UTS, unix.CLONE_NEWUTS}} {
+		if f.on {
+			flags |= f.flag
+		}
+	}
+	attr := &syscall.SysProcAttr{
+		Cloneflags:  flags,
+		Credential:  &syscall.Credential{Uid: spec.UID, Gid: spec.GID, NoSetGroups: true},
+		AmbientCaps: initCaps,
+		Pdeathsig:   syscall.SIGKILL,
+	}
+	if ns.User {
+		attr.UidMappings, attr.GidMappings = r.idMaps()
+		attr.GidMappingsEnableSetgroups = false
+	}
+	if r.group != nil {
+		if fd, ok := r.group.UnifiedFD(); ok {
+			attr.UseCgroupFD = true
+			attr.CgroupFD = fd
+		}
+	}
+
+	ctlR, ctlW, err := os.Pipe()
+	if err != nil {
+		return nil, setupErr(ExitSetup, "pipe ctl: %v", err)
+	}
+	repR, repW, err := os.Pipe()
+	if err != nil {
+		ctlR.Close()
+		ctlW.Close()
+		return nil, setupErr(ExitSetup, "pipe report: %v", err)
+	}
+	defer ctlR.Close()
+	defer repW.Close()
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{initArg},
+		Env:         []string{},
+		Dir:         "/",
+		Stdin:       stdin,
+		Stdout:      stdout,
+		Stderr:      stderr,
+		ExtraFiles:  []*os.File{ctlR, repW},
+		SysProcAttr: attr,
+	}
+	for _, fd := range spec.PassFDs {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(fd), fmt.Sprintf("pass-fd-%d", fd)))
+	}
+	// With a split group, the command joins <run>/cmd itself (see the
+	// stage): it gets the cgroup.procs files of that leaf, opened here.
+	var cgFiles []*os.File
+	if r.group != nil && spec.Limits.Pids > 0 {
+		var err error
+		cgFiles, err = r.group.CommandProcs()
+		if err != nil {
+			ctlW.Close()
+			repR.Close()
+			return nil, setupErr(ExitSetup, "open the command's cgroup: %v", err)
+		}
+		cmd.ExtraFiles = append(cmd.ExtraFiles, cgFiles...)
+	}
+	err = cmd.Start()
+	nCgroupFDs := len(cgFiles)
+	for _, f := range cgFiles {
+		f.Close()
+	}
+	if err != nil {
+		ctlW.Close()
+		repR.Close()
+		return nil, setupErr(ExitSetup, "start jail init: %v", err)
+	}
+	p := &goProc{cmd: cmd, ctlW: ctlW, repR: repR, evs: make(chan report, 4)}
+	pid := cmd.Process.Pid
+	r.setProc(p)
+
+	pl := payload{Spec: spec, Direct: canStartDirect(spec) && nCgroupFDs == 0, CgroupFDs: nCgroupFDs}
+	if filter != nil {
+		pl.Filter = make([]SockFilter, len(filter.Insns))
+		for i, in := range filter.Insns {
+			pl.Filter[i] = SockFilter{Code: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
+		}
+		pl.FilterFlags = filter.Flags
+	}
+	var startErr *SetupError
+	if r.group != nil {
+		if err := r.group.Add(pid); err != nil {
+			startErr = setupErr(ExitSetup, "%v", err)
+		}
+	}
+	if startErr == nil {
+		if err := json.NewEncoder(ctlW).Encode(&pl); err != nil {
+			startErr = setupErr(ExitSetup, "send payload to jail init: %v", err)
+		}
+	}
+	if startErr != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		p.release()
+		return nil, startErr
+	}
+	// Reports from init.
+	go func() {
+		defer close(p.evs)
+		dec := json.NewDecoder(repR)
+		for {
+			var m report
+			if err := dec.Decode(&m); err != nil {
+				return
+			}
+			p.evs <- m
+		}
+	}()
+	return p, nil
+}
+
+func (p *goProc) reports() <-chan report { return p.evs }
+func (p *goProc) kill()                  { p.cmd.Process.Kill() }
+func (p *goProc) killAll()               { p.ctlW.Write([]byte(`{"cmd":"kill"}` + "\n")) }
+func (p *goProc) signal(sig unix.Signal) {
+	fmt.Fprintf(p.ctlW, `{"cmd":"signal","signal":%d}`+"\n", int(sig))
+}
+func (p *goProc) wait() error { return p.cmd.Wait() }
+func (p *goProc) release() {
+	p.ctlW.Close()
+	p.repR.Close()
+}
+
 // canStartDirect says whether init may start the command itself (the fast
 // path, see startDirect): only under pycage's own default policy (or none),
 // without RLIMIT_AS and without kept capabilities.
@@ -655,16 +731,17 @@ func (r *runner) stop(reason Reason) {
 	if r.reason == "" {
 		r.reason = reason
 	}
+	proc := r.proc
 	r.mu.Unlock()
 	r.killOnce.Do(func() {
 		hard := func() {
-			r.cmd.Process.Kill()
+			proc.kill()
 			if r.group != nil {
 				r.group.Kill()
 			}
 		}
 		if r.spec.Collect != nil && reason != ReasonCanceled && reason != ReasonSetupError {
-			r.ctlW.Write([]byte(`{"cmd":"kill"}` + "\n"))
+			proc.killAll()
 			grace := r.spec.Collect.Timeout + time.Second
 			if r.spec.Collect.Timeout <= 0 {
 				grace = 6 * time.Second
@@ -680,11 +757,6 @@ func (r *runner) stop(reason Reason) {
 		}
 		hard()
 	})
-}
-
-// Signal relays a signal to the command (used for SIGTERM/SIGINT to pycage).
-func (r *runner) signal(sig syscall.Signal) {
-	fmt.Fprintf(r.ctlW, `{"cmd":"signal","signal":%d}`+"\n", int(sig))
 }
 
 // watchCPU polls the cgroup's CPU usage. It sleeps until the earliest moment

@@ -1,0 +1,1301 @@
+package jail
+
+// The raw spawn path. The parent compiles the whole child side of a run
+// (the jail's file tree, identity, network, hostname, the command's limits,
+// capabilities, seccomp filter and execve) into a flat syscall program,
+// then clones the jail's PID 1 with clone3 straight into the new
+// namespaces. The child interprets the program with raw syscalls on memory
+// allocated before the clone (rawspawn_child.go): no Go runtime starts
+// inside the jail, no re-exec, no JSON. PID 1 forks the command, then
+// stays a tiny reaper.
+//
+// The Go path (init.go, stage.go) remains for what the raw path does not
+// do: collecting output files (Spec.Collect), writing input files
+// (Spec.Files) and jails without a pid namespace (see rawUnsupported).
+//
+// File descriptors of the jail's PID 1 (K = max(3, highest pass fd + 1)):
+//
+//	0,1,2  the command's stdio
+//	PassFDs at their own numbers
+//	K      ctl: 'g' from the parent once set up, then 2-byte commands
+//	       ('k' 0: kill everything; 's' N: send signal N to the command)
+//	K+1    report: rawRec records to the parent
+//	K+2... the command's cgroup.procs files (Group.CommandProcs)
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/pycage/pycage/internal/seccomp"
+	"golang.org/x/sys/unix"
+)
+
+// cloneArgs is struct clone_args (clone3).
+type cloneArgs struct {
+	flags      uint64
+	pidfd      uint64
+	childTID   uint64
+	parentTID  uint64
+	exitSignal uint64
+	stack      uint64
+	stackSize  uint64
+	tls        uint64
+	setTID     uint64
+	setTIDSize uint64
+	cgroup     uint64
+}
+
+const unsafeSizeofCloneArgs = unsafe.Sizeof(cloneArgs{})
+
+// rawDesc says what an op does, for the error message: "step object: ERRNO".
+type rawDesc struct {
+	step, object string
+	// pre is put before the errno ("option \"x\": ").
+	pre string
+	// enoent replaces the text of ENOENT ("source does not exist (ENOENT)").
+	enoent string
+	// exec marks the exec op (exit codes 126/127).
+	exec bool
+}
+
+// rawProg is a compiled child program plus every byte of memory the child
+// uses. Fields below "child scratch" are written by the child only (in its
+// own copy of the memory).
+type rawProg struct {
+	ops   []rawOp
+	desc  []rawDesc
+	mem   []uint64 // the arena: strings, tables and kernel structs
+	base  uintptr  // &mem[0]
+	slots []int32  // fds and other results of ops
+
+	setupEnd                        int // ops[:setupEnd]: PID 1's setup
+	postEnd                         int // ops[setupEnd:postEnd]: PID 1 after the fork; then the command
+	forkOp                          int // op index reported when the fork fails
+	slotExecR, slotExecW, slotSigFD int
+
+	// The fd layout of PID 1 (fds[t].src -1: t is closed).
+	fds     []rawFD
+	fdNext  int32 // above every source and target
+	ctlFD   int32
+	repFD   int32
+	nCgroup int
+
+	// Data for the parent (not used by the child).
+	execNames []string // exec candidates
+	execName  string   // Args[0] or ExecPath
+	pathEnv   string   // PATH searched ("" when the name has a slash)
+
+	// Child scratch.
+	errno   uintptr
+	execIdx int
+	cmdPid  int32
+	tReady  int64
+	tSetup  int64
+	ts      [2]int64
+	rec     rawRec
+	rec2    rawRec
+	ctlBuf  [64]byte
+	sigBuf  [8][32]uint32 // struct signalfd_siginfo, 128 bytes each
+	pfd     [2]pollFd
+	ws      int32
+	stat    unix.Stat_t
+	allSigs uint64
+	oldMask uint64
+	cargs   cloneArgs
+	pidfd   int32
+
+	// Addresses of the scratch fields and of shared arena structs.
+	tsAddr, recAddr, rec2Addr, ctlBufAddr, sigBufAddr, pfdAddr, wsAddr,
+	statAddr, allSigsAddr, oldMaskAddr, cloneArgsAddr, howDir uintptr
+}
+
+// arg is one argument of an op while compiling.
+type arg struct {
+	kind uint16
+	v    uintptr
+}
+
+func cst(v uintptr) arg { return arg{argConst, v} }
+func cint(v int) arg    { return arg{argConst, uintptr(v)} }
+func mem(off int) arg   { return arg{argMem, uintptr(off)} }
+func slot(s int) arg    { return arg{argSlot, uintptr(s)} }
+
+// rawBuilder compiles a Spec into a rawProg.
+type rawBuilder struct {
+	ops   []rawOp
+	desc  []rawDesc
+	ar    []byte
+	fixes [][2]int // arena offset that receives the absolute address of arena offset
+	// slotFix: ops whose argument is the address of a slot.
+	slotFix [][3]int // op, argument, slot
+	nslot   int
+	cur     rawDesc
+	strs    map[string]int
+	empty   int // ""
+	howDir  int
+}
+
+func newRawBuilder() *rawBuilder {
+	b := &rawBuilder{strs: map[string]int{}, nslot: 1} // slot 0 stays -1
+	b.empty = b.str("")
+	b.howDir = b.words(unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, unix.RESOLVE_IN_ROOT|unix.RESOLVE_NO_MAGICLINKS)
+	return b
+}
+
+func (b *rawBuilder) at(step, object string) { b.cur = rawDesc{step: step, object: object} }
+
+func (b *rawBuilder) align() {
+	for len(b.ar)%8 != 0 {
+		b.ar = append(b.ar, 0)
+	}
+}
+
+// str places a NUL-terminated string in the arena (once per content).
+func (b *rawBuilder) str(s string) int {
+	if off, ok := b.strs[s]; ok {
+		return off
+	}
+	b.align()
+	off := len(b.ar)
+	b.ar = append(b.ar, s...)
+	b.ar = append(b.ar, 0)
+	b.strs[s] = off
+	return off
+}
+
+// data places raw bytes in the arena.
+func (b *rawBuilder) data(d []byte) int {
+	b.align()
+	off := len(b.ar)
+	b.ar = append(b.ar, d...)
+	if len(d) == 0 {
+		b.ar = append(b.ar, 0)
+	}
+	return off
+}
+
+// words places 64-bit words in the arena.
+func (b *rawBuilder) words(w ...uint64) int {
+	b.align()
+	off := len(b.ar)
+	for _, v := range w {
+		b.ar = binary.LittleEndian.AppendUint64(b.ar, v)
+	}
+	return off
+}
+
+// ptrs places a NULL-terminated array of absolute pointers to arena offsets.
+func (b *rawBuilder) ptrs(offs []int) int {
+	off := b.words(make([]uint64, len(offs)+1)...)
+	for i, o := range offs {
+		b.fixes = append(b.fixes, [2]int{off + 8*i, o})
+	}
+	return off
+}
+
+func (b *rawBuilder) newSlot() int {
+	b.nslot++
+	return b.nslot - 1
+}
+
+// sys appends an op with the current description and returns its index.
+func (b *rawBuilder) sys(nr uintptr, args ...arg) int {
+	op := rawOp{nr: nr, out: -1, cond: -1, skip: -1}
+	for i, a := range args {
+		op.a[i] = a.v
+		op.kind |= a.kind << (2 * i)
+	}
+	b.ops = append(b.ops, op)
+	b.desc = append(b.desc, b.cur)
+	return len(b.ops) - 1
+}
+
+// sysOut appends an op whose result goes to a new slot.
+func (b *rawBuilder) sysOut(nr uintptr, args ...arg) int {
+	i := b.sys(nr, args...)
+	s := b.newSlot()
+	b.ops[i].out = int16(s)
+	return s
+}
+
+func (b *rawBuilder) closeSlot(s int) {
+	i := b.sys(unix.SYS_CLOSE, slot(s))
+	b.ops[i].anyErr = true
+}
+
+// pathTable places the mkpath table of p (absolute inside the jail) and
+// returns its word index and depth.
+func (b *rawBuilder) pathTable(p string) (int, int) {
+	p = path.Clean("/" + p)
+	var parts []string
+	if p != "/" {
+		parts = strings.Split(p[1:], "/")
+	}
+	w := []uint64{uint64(len(parts))}
+	for i := range parts {
+		w = append(w, uint64(b.str(strings.Join(parts[:i+1], "/"))), uint64(b.str(parts[i])))
+	}
+	return b.words(w...) / 8, len(parts)
+}
+
+// mkpath creates and opens directory p below the root in slot root.
+func (b *rawBuilder) mkpath(root int, p string) int {
+	t, depth := b.pathTable(p)
+	return b.sysOut(macroMkpath, slot(root), cint(t), cint(depth))
+}
+
+// Mount point kinds for point.
+const (
+	pointFile  = 0
+	pointDir   = 1
+	pointFstat = 2 // a directory if the tree in slot tree is one (or isDir says so)
+)
+
+// point creates and opens mount point p (rootfs.mountPoint) and returns
+// the slot of its fd.
+func (b *rawBuilder) point(root int, p string, kind int, tree int, isDir *bool) int {
+	p = path.Clean("/" + p)
+	t, depth := b.pathTable(p)
+	switch kind {
+	case pointDir:
+		return b.sysOut(macroMkpath, slot(root), cint(t), cint(depth))
+	case pointFile:
+		if depth == 0 {
+			// "/" as a file: let mkpath's openat2 fail as rootfs does.
+			return b.sysOut(macroOpen, slot(root), mem(b.str(".")))
+		}
+		parent := b.sysOut(macroMkpath, slot(root), cint(t), cint(depth-1))
+		pt := b.sysOut(macroOpen, slot(parent), mem(b.str(path.Base(p))))
+		b.closeSlot(parent)
+		return pt
+	}
+	forced := 0
+	if isDir != nil {
+		forced = 1
+		if *isDir {
+			forced = 2
+		}
+	}
+	// d = 0 for a directory, -1 for a file; both branches set pt.
+	d := b.sysOut(macroIsDir, slot(tree), cint(forced))
+	pt := b.newSlot()
+	i := b.sys(macroMkpath, slot(root), cint(t), cint(depth))
+	b.ops[i].out, b.ops[i].cond = int16(pt), int16(d)
+	jump := b.sys(macroNop)
+	b.ops[jump].cond = 0 // slot 0 is always -1: a jump
+	fileAt := len(b.ops)
+	b.ops[i].skip = int16(fileAt)
+	if depth == 0 {
+		j := b.sys(macroOpen, slot(root), mem(b.str(".")))
+		b.ops[j].out = int16(pt)
+	} else {
+		parent := b.sysOut(macroMkpath, slot(root), cint(t), cint(depth-1))
+		j := b.sys(macroOpen, slot(parent), mem(b.str(path.Base(p))))
+		b.ops[j].out = int16(pt)
+		b.closeSlot(parent)
+	}
+	b.ops[jump].skip = int16(len(b.ops))
+	return pt
+}
+
+// attach moves the detached mount in slot m onto p (rootfs.attach).
+func (b *rawBuilder) attach(root, m int, p string, kind int, isDir *bool) {
+	pt := b.point(root, p, kind, m, isDir)
+	b.sys(unix.SYS_MOVE_MOUNT, slot(m), mem(b.empty), slot(pt), mem(b.empty),
+		cst(unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH))
+	b.closeSlot(pt)
+}
+
+func (b *rawBuilder) mountAttr(set, clr uint64) int { return b.words(set, clr, 0, 0) }
+
+func (b *rawBuilder) setattr(fd int, flags uintptr, set, clr uint64) {
+	b.sys(unix.SYS_MOUNT_SETATTR, slot(fd), mem(b.empty), cst(unix.AT_EMPTY_PATH|flags), mem(b.mountAttr(set, clr)), cint(32))
+}
+
+func (b *rawBuilder) fsconfigString(fs int, k, v string) {
+	b.sys(unix.SYS_FSCONFIG, slot(fs), cst(unix.FSCONFIG_SET_STRING), mem(b.str(k)), mem(b.str(v)), cint(0))
+}
+
+// newTmpfs emits rootfs.newTmpfs: the mount fd lands in the returned slot.
+func (b *rawBuilder) newTmpfs(size int64, mode uint32, uid, gid uint32, owned bool) int {
+	fs := b.sysOut(unix.SYS_FSOPEN, mem(b.str("tmpfs")), cst(unix.FSOPEN_CLOEXEC))
+	if size > 0 {
+		b.fsconfigString(fs, "size", strconv.FormatInt(size, 10))
+	}
+	b.fsconfigString(fs, "mode", strconv.FormatUint(uint64(mode), 8))
+	if owned {
+		b.fsconfigString(fs, "uid", strconv.FormatUint(uint64(uid), 10))
+		b.fsconfigString(fs, "gid", strconv.FormatUint(uint64(gid), 10))
+	}
+	b.sys(unix.SYS_FSCONFIG, slot(fs), cst(unix.FSCONFIG_CMD_CREATE), cint(0), cint(0), cint(0))
+	m := b.sysOut(unix.SYS_FSMOUNT, slot(fs), cst(unix.FSMOUNT_CLOEXEC), cst(unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV))
+	b.closeSlot(fs)
+	return m
+}
+
+// newFS emits rootfs.newFS.
+func (b *rawBuilder) newFS(fstype, source, options string, attr uint64) int {
+	fs := b.sysOut(unix.SYS_FSOPEN, mem(b.str(fstype)), cst(unix.FSOPEN_CLOEXEC))
+	if source != "" {
+		b.fsconfigString(fs, "source", source)
+	}
+	saved := b.cur
+	for _, o := range strings.Split(options, ",") {
+		if o == "" {
+			continue
+		}
+		b.cur.pre = fmt.Sprintf("option %q: ", o)
+		k, v, hasV := strings.Cut(o, "=")
+		if hasV {
+			b.fsconfigString(fs, k, v)
+		} else {
+			b.sys(unix.SYS_FSCONFIG, slot(fs), cst(unix.FSCONFIG_SET_FLAG), mem(b.str(k)), cint(0), cint(0))
+		}
+	}
+	b.cur = saved
+	b.sys(unix.SYS_FSCONFIG, slot(fs), cst(unix.FSCONFIG_CMD_CREATE), cint(0), cint(0), cint(0))
+	m := b.sysOut(unix.SYS_FSMOUNT, slot(fs), cst(unix.FSMOUNT_CLOEXEC), cst(uintptr(attr)))
+	b.closeSlot(fs)
+	return m
+}
+
+// writeFile emits rootfs.writeFile.
+func (b *rawBuilder) writeFile(root int, p string, content []byte, mode uint32) {
+	parent := b.mkpath(root, path.Dir(path.Clean("/"+p)))
+	fd := b.sysOut(unix.SYS_OPENAT, slot(parent), mem(b.str(path.Base(p))),
+		cst(unix.O_CREAT|unix.O_TRUNC|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC), cint(int(mode)))
+	b.closeSlot(parent)
+	if len(content) > 0 {
+		b.sys(macroWrite, slot(fd), mem(b.data(content)), cint(len(content)))
+	}
+	b.sys(unix.SYS_FCHMOD, slot(fd), cint(int(mode)))
+	b.closeSlot(fd)
+}
+
+// skipTo makes the ops [from, to) that were given cond or skipOn continue
+// at target when they skip.
+func (b *rawBuilder) skipTo(from, to, target int) {
+	for i := from; i < to; i++ {
+		if (b.ops[i].cond >= 0 || b.ops[i].skipOn != 0) && b.ops[i].skip < 0 {
+			b.ops[i].skip = int16(target)
+		}
+	}
+}
+
+// rawUnsupported says why the raw path cannot run spec ("" if it can).
+func rawUnsupported(spec *Spec) string {
+	switch {
+	case spec.Collect != nil:
+		return "output files are collected"
+	case len(spec.Files) > 0:
+		return "input files are written"
+	case !spec.Namespaces.PID:
+		return "no pid namespace"
+	}
+	return ""
+}
+
+// compileRaw compiles spec into the child program. nCgroup is the number
+// of the command's cgroup.procs files; rootBase is where the new root is
+// attached before pivot_root ("/tmp" or "/mnt").
+func compileRaw(spec *Spec, filter *seccomp.Filter, nCgroup int, rootBase string) (*rawProg, error) {
+	if why := rawUnsupported(spec); why != "" {
+		return nil, fmt.Errorf("raw spawn: %s", why)
+	}
+	b := newRawBuilder()
+	p := &rawProg{nCgroup: nCgroup}
+
+	// The fd layout.
+	k := 3
+	for _, fd := range spec.PassFDs {
+		if fd < 0 {
+			return nil, fmt.Errorf("pass fd %d: invalid", fd)
+		}
+		if fd+1 > k {
+			k = fd + 1
+		}
+	}
+	p.ctlFD, p.repFD = int32(k), int32(k+1)
+	cgBase := k + 2
+
+	// Identity: the jail's uid and gid inside the user namespace, with
+	// just the capabilities setup needs (and those the command keeps);
+	// non-dumpable, so nothing of the jail can ptrace or read PID 1.
+	var kept uint64
+	for _, c := range spec.KeepCaps {
+		n, err := CapByName(c)
+		if err != nil {
+			return nil, err
+		}
+		kept |= 1 << uint(n)
+	}
+	setupCaps := kept
+	for _, c := range initCaps {
+		setupCaps |= 1 << uint(c)
+	}
+	capHdr := b.data(le32(unix.LINUX_CAPABILITY_VERSION_3, 0))
+	capData := func(eff, perm, inh uint64) int {
+		return b.data(le32(uint32(eff), uint32(perm), uint32(inh), uint32(eff>>32), uint32(perm>>32), uint32(inh>>32)))
+	}
+	b.at("set", "jail identity")
+	b.sys(unix.SYS_PRCTL, cst(unix.PR_SET_KEEPCAPS), cint(1), cint(0), cint(0), cint(0))
+	b.at("setresgid", strconv.FormatUint(uint64(spec.GID), 10))
+	b.sys(unix.SYS_SETRESGID, cint(int(spec.GID)), cint(int(spec.GID)), cint(int(spec.GID)))
+	b.at("setresuid", strconv.FormatUint(uint64(spec.UID), 10))
+	b.sys(unix.SYS_SETRESUID, cint(int(spec.UID)), cint(int(spec.UID)), cint(int(spec.UID)))
+	b.at("set", "setup capabilities")
+	b.sys(unix.SYS_CAPSET, mem(capHdr), mem(capData(setupCaps, setupCaps, 0)))
+	b.at("set", "non-dumpable")
+	b.sys(unix.SYS_PRCTL, cst(unix.PR_SET_DUMPABLE), cint(0), cint(0), cint(0), cint(0))
+	if !spec.SkipSetsid {
+		// Out of pycage's session and process group: terminal signals
+		// reach the command through pycage's relay only.
+		b.at("setsid", "(jail init)")
+		b.sys(unix.SYS_SETSID)
+	}
+
+	if spec.Namespaces.Mount {
+		if err := b.mounts(spec, rootBase); err != nil {
+			return nil, err
+		}
+	}
+	if spec.Namespaces.Net && spec.Net == NetLoopback {
+		b.at("bring up", "lo")
+		s := b.sysOut(unix.SYS_SOCKET, cst(unix.AF_INET), cst(unix.SOCK_DGRAM|unix.SOCK_CLOEXEC), cint(0))
+		ifr := b.data(make([]byte, 40))
+		copy(b.ar[ifr:], "lo")
+		b.sys(unix.SYS_IOCTL, slot(s), cst(unix.SIOCGIFFLAGS), mem(ifr))
+		b.sys(macroOr16, cint(ifr+unix.IFNAMSIZ), cst(unix.IFF_UP))
+		b.sys(unix.SYS_IOCTL, slot(s), cst(unix.SIOCSIFFLAGS), mem(ifr))
+		b.closeSlot(s)
+	}
+	if spec.Namespaces.UTS && spec.Hostname != "" {
+		b.at("sethostname", spec.Hostname)
+		b.sys(unix.SYS_SETHOSTNAME, mem(b.str(spec.Hostname)), cint(len(spec.Hostname)))
+	}
+	// PID 1's signalfd (all signals stay blocked) and the exec pipe.
+	b.at("signalfd", "(jail init)")
+	var sigmask uint64
+	for _, s := range []unix.Signal{unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT} {
+		sigmask |= 1 << (uint(s) - 1)
+	}
+	p.slotSigFD = b.sysOut(unix.SYS_SIGNALFD4, cst(^uintptr(0)), mem(b.words(sigmask)), cint(8), cst(unix.SFD_CLOEXEC|unix.SFD_NONBLOCK))
+	b.at("pipe", "(exec status)")
+	p.slotExecR = b.newSlot()
+	p.slotExecW = b.newSlot()
+	i := b.sys(unix.SYS_PIPE2, cint(0), cst(unix.O_CLOEXEC))
+	b.slotFix = append(b.slotFix, [3]int{i, 0, p.slotExecR})
+	p.setupEnd = len(b.ops)
+
+	// PID 1 after the fork: no cgroup files, no capabilities.
+	b.at("fork", "command")
+	p.forkOp = b.sys(unix.SYS_GETPID) // placeholder naming the fork for errors
+	b.ops[p.forkOp].anyErr = true
+	b.closeSlot(p.slotExecW)
+	for i := 0; i < nCgroup; i++ {
+		j := b.sys(unix.SYS_CLOSE, cint(cgBase+i))
+		b.ops[j].anyErr = true
+	}
+	zeroCaps := capData(0, 0, 0)
+	j := b.sys(unix.SYS_CAPSET, mem(capHdr), mem(zeroCaps))
+	b.ops[j].anyErr = true
+	p.postEnd = len(b.ops)
+
+	// The command: stage.go's steps, in its order.
+	b.at("chdir", spec.Cwd)
+	b.sys(unix.SYS_CHDIR, mem(b.str(spec.Cwd)))
+	for _, rl := range spec.Limits.Rlimits {
+		res, ok := rlimitResources[rl.Resource]
+		if !ok {
+			return nil, fmt.Errorf("setrlimit %s: unknown resource", rl.Resource)
+		}
+		b.at("setrlimit", fmt.Sprintf("%s (soft %d, hard %d)", rl.Resource, rl.Soft, rl.Hard))
+		b.sys(unix.SYS_PRLIMIT64, cint(0), cint(res), mem(b.words(rl.Soft, rl.Hard)), cint(0))
+	}
+	for i := 0; i < nCgroup; i++ {
+		b.at("join the command's cgroup", fmt.Sprintf("(fd %d)", cgBase+i))
+		b.sys(unix.SYS_WRITE, cint(cgBase+i), mem(b.str("0")), cint(1))
+	}
+	if spec.Namespaces.Cgroup {
+		b.at("unshare", "cgroup namespace")
+		b.sys(unix.SYS_UNSHARE, cst(unix.CLONE_NEWCGROUP))
+	}
+	if !spec.SkipSetsid {
+		b.at("setsid", "(command)")
+		b.sys(unix.SYS_SETSID)
+	}
+	b.at("drop capabilities", "")
+	last := lastCap()
+	for c := 0; c <= last; c++ {
+		if kept&(1<<uint(c)) != 0 {
+			continue
+		}
+		i := b.sys(unix.SYS_PRCTL, cst(unix.PR_CAPBSET_DROP), cint(c), cint(0), cint(0), cint(0))
+		b.ops[i].ok[0] = uint16(unix.EINVAL)
+	}
+	b.sys(unix.SYS_PRCTL, cst(unix.PR_CAP_AMBIENT), cst(unix.PR_CAP_AMBIENT_CLEAR_ALL), cint(0), cint(0), cint(0))
+	b.sys(unix.SYS_CAPSET, mem(capHdr), mem(capData(kept, kept, kept)))
+	for c := 0; c <= 63; c++ {
+		if kept&(1<<uint(c)) != 0 {
+			b.sys(unix.SYS_PRCTL, cst(unix.PR_CAP_AMBIENT), cst(unix.PR_CAP_AMBIENT_RAISE), cint(c), cint(0), cint(0))
+		}
+	}
+	// Default signal dispositions and an empty mask (ignored signals and
+	// the mask survive execve).
+	b.at("reset", "signals")
+	dfl := b.words(0, 0, 0, 0)
+	for s := 1; s <= 64; s++ {
+		if s == int(unix.SIGKILL) || s == int(unix.SIGSTOP) {
+			continue
+		}
+		i := b.sys(unix.SYS_RT_SIGACTION, cint(s), mem(dfl), cint(0), cint(8))
+		b.ops[i].anyErr = true
+	}
+	b.sys(unix.SYS_RT_SIGPROCMASK, cst(unix.SIG_SETMASK), mem(b.words(0)), cint(0), cint(8))
+	if !spec.DisableNoNewPrivs {
+		b.at("set", "no_new_privs")
+		b.sys(unix.SYS_PRCTL, cst(unix.PR_SET_NO_NEW_PRIVS), cint(1), cint(0), cint(0), cint(0))
+	}
+	if filter != nil && len(filter.Insns) > 0 {
+		if len(filter.Insns) > 0xffff {
+			return nil, fmt.Errorf("seccomp filter too long (%d instructions)", len(filter.Insns))
+		}
+		ins := make([]byte, 0, 8*len(filter.Insns))
+		for _, in := range filter.Insns {
+			ins = binary.LittleEndian.AppendUint16(ins, in.Code)
+			ins = append(ins, in.Jt, in.Jf)
+			ins = binary.LittleEndian.AppendUint32(ins, in.K)
+		}
+		insOff := b.data(ins)
+		fprog := b.words(uint64(len(filter.Insns)), 0)
+		b.fixes = append(b.fixes, [2]int{fprog + 8, insOff})
+		b.at("install", "seccomp filter")
+		b.sys(unix.SYS_SECCOMP, cst(unix.SECCOMP_SET_MODE_FILTER), cst(uintptr(filter.Flags)), mem(fprog))
+	}
+	// execve: the name as given, or each PATH candidate in turn.
+	if err := b.exec(spec, p); err != nil {
+		return nil, err
+	}
+	return b.finish(p)
+}
+
+func le32(v ...uint32) []byte {
+	var out []byte
+	for _, x := range v {
+		out = binary.LittleEndian.AppendUint32(out, x)
+	}
+	return out
+}
+
+func noNUL(what string, s ...string) error {
+	for _, x := range s {
+		if strings.IndexByte(x, 0) >= 0 {
+			return fmt.Errorf("%s %q: contains a NUL byte", what, x)
+		}
+	}
+	return nil
+}
+
+func (b *rawBuilder) exec(spec *Spec, p *rawProg) error {
+	name := spec.Args[0]
+	if spec.ExecPath != "" {
+		name = spec.ExecPath
+	}
+	if err := noNUL("exec", append([]string{name}, spec.Args...)...); err != nil {
+		return err
+	}
+	if err := noNUL("environment", spec.Env...); err != nil {
+		return err
+	}
+	p.execName = name
+	if strings.Contains(name, "/") {
+		p.execNames = []string{name}
+	} else {
+		pathEnv := ""
+		for _, kv := range spec.Env {
+			if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+				pathEnv = v
+			}
+		}
+		if pathEnv == "" {
+			pathEnv = "/usr/local/bin:/usr/bin:/bin"
+		}
+		p.pathEnv = pathEnv
+		for _, dir := range filepath.SplitList(pathEnv) {
+			if dir == "" {
+				dir = "."
+			}
+			p.execNames = append(p.execNames, filepath.Join(dir, name))
+		}
+	}
+	w := []uint64{uint64(len(p.execNames))}
+	for _, n := range p.execNames {
+		w = append(w, uint64(b.str(n)))
+	}
+	tab := b.words(w...) / 8
+	argv := make([]int, len(spec.Args))
+	for i, a := range spec.Args {
+		argv[i] = b.str(a)
+	}
+	envp := make([]int, len(spec.Env))
+	for i, e := range spec.Env {
+		envp[i] = b.str(e)
+	}
+	b.at("exec", name)
+	b.cur.exec = true
+	b.sys(macroExec, cint(tab), mem(b.ptrs(argv)), mem(b.ptrs(envp)))
+	return nil
+}
+
+// mounts emits setupJail's mount-namespace part (rootfs.go), in its order.
+func (b *rawBuilder) mounts(spec *Spec, rootBase string) error {
+	b.at("make private", "/")
+	b.sys(unix.SYS_MOUNT, mem(b.str("none")), mem(b.str("/")), cint(0), cst(unix.MS_REC|unix.MS_PRIVATE), cint(0))
+
+	// openHostTrees: detached copies of every bind source and /dev node,
+	// before anything covers the host paths.
+	fdcwd := unix.AT_FDCWD
+	trees := map[int]int{}
+	for i, m := range spec.Mounts {
+		if m.Kind != MountBind {
+			continue
+		}
+		obj := m.Src + " -> " + m.Dst
+		from := len(b.ops)
+		b.at("bind", obj)
+		b.cur.enoent = "source does not exist (ENOENT)"
+		t := b.sysOut(unix.SYS_OPEN_TREE, cst(uintptr(fdcwd)), mem(b.str(m.Src)), cst(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE))
+		if !m.Mandatory {
+			b.ops[len(b.ops)-1].skipOn = uint16(unix.ENOENT)
+		}
+		attr := uint64(unix.MOUNT_ATTR_NOSUID)
+		if !m.RW {
+			attr |= unix.MOUNT_ATTR_RDONLY
+		}
+		if m.NoDev {
+			attr |= unix.MOUNT_ATTR_NODEV
+		}
+		if m.NoExec {
+			attr |= unix.MOUNT_ATTR_NOEXEC
+		}
+		b.at("bind (set read-only)", obj)
+		b.setattr(t, unix.AT_RECURSIVE, attr, 0)
+		b.skipTo(from, len(b.ops), len(b.ops))
+		trees[i] = t
+	}
+	dev := map[string]int{}
+	if spec.Dev {
+		for _, n := range devNodes {
+			b.at("bind", "/dev/"+n)
+			t := b.sysOut(unix.SYS_OPEN_TREE, cst(uintptr(fdcwd)), mem(b.str("/dev/"+n)), cst(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC))
+			b.at("bind (set nosuid)", "/dev/"+n)
+			b.setattr(t, 0, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC, 0)
+			dev[n] = t
+		}
+	}
+
+	// mountRoot
+	var etc int64
+	for _, c := range spec.EtcFiles {
+		etc += int64(len(c))
+	}
+	for _, m := range spec.Mounts {
+		etc += int64(len(m.Content))
+	}
+	b.at("mount tmpfs", "(new root)")
+	rm := b.newTmpfs(1<<20+etc, 0o755, 0, 0, false)
+	b.at("mount tmpfs", "(new root) on "+rootBase)
+	b.sys(unix.SYS_MOVE_MOUNT, slot(rm), mem(b.empty), cst(uintptr(fdcwd)), mem(b.str(rootBase)), cst(unix.MOVE_MOUNT_F_EMPTY_PATH))
+	b.closeSlot(rm)
+	b.at("open", "(new root) "+rootBase)
+	root := b.sysOut(unix.SYS_OPENAT, cst(uintptr(fdcwd)), mem(b.str(rootBase)), cst(unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC), cint(0))
+
+	// build: /dev, /proc, the mounts, /etc files.
+	if spec.Dev {
+		b.at("mount tmpfs", "/dev")
+		d := b.newTmpfs(64<<10, 0o755, 0, 0, false)
+		b.setattr(d, 0, 0, unix.MOUNT_ATTR_NODEV)
+		b.attach(root, d, "/dev", pointDir, nil)
+		b.closeSlot(d)
+		for _, n := range devNodes {
+			b.at("bind", "/dev/"+n)
+			b.attach(root, dev[n], "/dev/"+n, pointFile, nil)
+			b.closeSlot(dev[n])
+		}
+		shmSize := spec.Limits.Memory
+		if shmSize <= 0 {
+			shmSize = 64 << 20
+		}
+		b.at("mount tmpfs", "/dev/shm")
+		shm := b.newTmpfs(shmSize, 0o1777, 0, 0, false)
+		b.attach(root, shm, "/dev/shm", pointDir, nil)
+		b.closeSlot(shm)
+		b.at("open", "/dev")
+		devfd := b.sysOut(unix.SYS_OPENAT2, slot(root), mem(b.str("dev")),
+			mem(b.words(unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, unix.RESOLVE_IN_ROOT|unix.RESOLVE_NO_MAGICLINKS)), cint(24))
+		links := map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"}
+		names := make([]string, 0, len(links))
+		for n := range links {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			b.at("symlink", "/dev/"+n)
+			b.sys(unix.SYS_SYMLINKAT, mem(b.str(links[n])), slot(devfd), mem(b.str(n)))
+		}
+		b.closeSlot(devfd)
+	}
+	if spec.Proc {
+		b.at("mount proc", "/proc")
+		pr := b.newFS("proc", "proc", "", unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+		b.attach(root, pr, "/proc", pointDir, nil)
+		b.closeSlot(pr)
+		b.maskProc(root)
+	}
+	for i, m := range spec.Mounts {
+		if err := b.mountOne(spec, root, i, m, trees); err != nil {
+			return err
+		}
+	}
+	names := make([]string, 0, len(spec.EtcFiles))
+	for n := range spec.EtcFiles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		b.at("write", n)
+		b.writeFile(root, n, []byte(spec.EtcFiles[n]), 0o644)
+	}
+	if spec.Cwd != "" {
+		b.at("mkdir", "(cwd) "+spec.Cwd)
+		b.closeSlot(b.mkpath(root, spec.Cwd))
+	}
+
+	// pivot_root into the new root, detach the old one.
+	b.at("chdir", "(new root)")
+	b.sys(unix.SYS_FCHDIR, slot(root))
+	b.at("pivot_root", "(new root)")
+	dot := mem(b.str("."))
+	b.sys(unix.SYS_PIVOT_ROOT, dot, dot)
+	b.at("detach", "(old root)")
+	b.sys(unix.SYS_UMOUNT2, dot, cst(unix.MNT_DETACH))
+	b.at("chdir", "/")
+	b.sys(unix.SYS_CHDIR, mem(b.str("/")))
+	b.closeSlot(root)
+	if !keepRootRW(spec) {
+		b.at("remount read-only", "/")
+		b.sys(unix.SYS_MOUNT_SETATTR, cst(uintptr(fdcwd)), mem(b.str("/")), cint(0), mem(b.mountAttr(unix.MOUNT_ATTR_RDONLY, 0)), cint(32))
+	}
+	if spec.Dev {
+		b.at("remount read-only", "/dev")
+		b.sys(unix.SYS_MOUNT_SETATTR, cst(uintptr(fdcwd)), mem(b.str("/dev")), cint(0), mem(b.mountAttr(unix.MOUNT_ATTR_RDONLY, 0)), cint(32))
+	}
+	return nil
+}
+
+// keepRootRW is rootfs.keepRootRW, known before the build: a writable file
+// or directory lives directly in the root tmpfs.
+func keepRootRW(spec *Spec) bool {
+	for _, m := range spec.Mounts {
+		if m.RW && (m.Kind == MountDir || m.Kind == MountFile && m.Mode == 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// maskProc emits rootfs.maskProc: a probe of each path (skipped when it
+// does not exist), then /dev/null or an empty read-only tmpfs over it.
+func (b *rawBuilder) maskProc(root int) {
+	fdcwd := unix.AT_FDCWD
+	for _, p := range maskedProcFiles {
+		b.at("mask", p)
+		from := len(b.ops)
+		probe := b.sysOut(unix.SYS_OPENAT2, slot(root), mem(b.str(strings.TrimPrefix(p, "/"))),
+			mem(b.words(unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0, unix.RESOLVE_IN_ROOT|unix.RESOLVE_NO_MAGICLINKS)), cint(24))
+		b.ops[len(b.ops)-1].skipOn = uint16(unix.ENOENT)
+		b.closeSlot(probe)
+		null := b.sysOut(unix.SYS_OPEN_TREE, cst(uintptr(fdcwd)), mem(b.str("/dev/null")), cst(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC))
+		b.setattr(null, 0, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC, 0)
+		b.attach(root, null, p, pointFile, nil)
+		b.closeSlot(null)
+		b.skipTo(from, len(b.ops), len(b.ops))
+	}
+	for _, p := range maskedProcDirs {
+		b.at("mask", p)
+		from := len(b.ops)
+		probe := b.sysOut(unix.SYS_OPENAT2, slot(root), mem(b.str(strings.TrimPrefix(p, "/"))),
+			mem(b.words(unix.O_PATH|unix.O_NOFOLLOW|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, unix.RESOLVE_IN_ROOT|unix.RESOLVE_NO_MAGICLINKS)), cint(24))
+		b.ops[len(b.ops)-1].skipOn = uint16(unix.ENOENT)
+		b.closeSlot(probe)
+		t := b.newTmpfs(4096, 0o555, 0, 0, false)
+		b.setattr(t, 0, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOEXEC, 0)
+		b.attach(root, t, p, pointDir, nil)
+		b.closeSlot(t)
+		b.skipTo(from, len(b.ops), len(b.ops))
+	}
+}
+
+// mountOne emits rootfs.mountOne.
+func (b *rawBuilder) mountOne(spec *Spec, root, i int, m Mount, trees map[int]int) error {
+	obj := m.Dst
+	if m.Src != "" {
+		obj = m.Src + " -> " + m.Dst
+	}
+	switch m.Kind {
+	case MountBind:
+		t := trees[i]
+		b.at("bind", obj)
+		from := len(b.ops)
+		// An optional source that did not exist left the slot at -1:
+		// skip the whole attach.
+		pt := b.point(root, m.Dst, pointFstat, t, m.IsDir)
+		b.ops[from].cond = int16(t)
+		b.sys(unix.SYS_MOVE_MOUNT, slot(t), mem(b.empty), slot(pt), mem(b.empty),
+			cst(unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH))
+		b.closeSlot(pt)
+		b.closeSlot(t)
+		b.skipTo(from, len(b.ops), len(b.ops))
+	case MountTmpfs:
+		mode := m.Mode
+		if mode == 0 {
+			mode = 0o755
+		}
+		b.at("mount tmpfs", m.Dst)
+		t := b.newTmpfs(m.Size, mode, spec.UID, spec.GID, m.Owned)
+		if !m.RW {
+			b.at("mount tmpfs (read-only)", m.Dst)
+			b.setattr(t, 0, unix.MOUNT_ATTR_RDONLY, 0)
+			b.at("mount tmpfs", m.Dst)
+		}
+		b.attach(root, t, m.Dst, pointDir, nil)
+		b.closeSlot(t)
+	case MountProc:
+		b.at("mount proc", m.Dst)
+		t := b.newFS("proc", "proc", m.Options, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+		b.attach(root, t, m.Dst, pointDir, nil)
+		b.closeSlot(t)
+	case MountOther:
+		attr := uint64(unix.MOUNT_ATTR_NOSUID)
+		if !m.RW {
+			attr |= unix.MOUNT_ATTR_RDONLY
+		}
+		if m.NoDev {
+			attr |= unix.MOUNT_ATTR_NODEV
+		}
+		if m.NoExec {
+			attr |= unix.MOUNT_ATTR_NOEXEC
+		}
+		b.at("mount "+m.FSType, obj)
+		t := b.newFS(m.FSType, m.Src, m.Options, attr)
+		b.attach(root, t, m.Dst, pointDir, nil)
+		b.closeSlot(t)
+	case MountFile:
+		mode := m.Mode
+		if mode == 0 {
+			mode = 0o444
+			if m.RW {
+				mode = 0o666
+			}
+		}
+		b.at("write", m.Dst)
+		b.writeFile(root, m.Dst, m.Content, mode)
+	case MountSymlink:
+		b.at("symlink", obj)
+		parent := b.mkpath(root, path.Dir(path.Clean("/"+m.Dst)))
+		i := b.sys(unix.SYS_SYMLINKAT, mem(b.str(m.Src)), slot(parent), mem(b.str(path.Base(m.Dst))))
+		b.ops[i].ok[0] = uint16(unix.EEXIST)
+		b.closeSlot(parent)
+	case MountDir:
+		b.at("mkdir", m.Dst)
+		b.closeSlot(b.mkpath(root, m.Dst))
+	default:
+		return fmt.Errorf("mount %s: unknown mount kind %q", obj, m.Kind)
+	}
+	return nil
+}
+
+// finish lays out the arena and the slots.
+func (b *rawBuilder) finish(p *rawProg) (*rawProg, error) {
+	if len(b.ops) > 1<<15-1 || b.nslot > 1<<15-1 {
+		return nil, fmt.Errorf("raw spawn: program too large (%d ops, %d slots)", len(b.ops), b.nslot)
+	}
+	b.align()
+	p.mem = make([]uint64, len(b.ar)/8+1)
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&p.mem[0])), len(p.mem)*8), b.ar)
+	p.base = uintptr(unsafe.Pointer(&p.mem[0]))
+	for _, f := range b.fixes {
+		p.mem[f[0]/8] = uint64(p.base) + uint64(f[1])
+	}
+	p.ops, p.desc = b.ops, b.desc
+	p.slots = make([]int32, b.nslot+1)
+	for i := range p.slots {
+		p.slots[i] = -1
+	}
+	for _, f := range b.slotFix {
+		op := &p.ops[f[0]]
+		op.a[f[1]] = uintptr(unsafe.Pointer(&p.slots[f[2]]))
+		op.kind &^= 3 << (2 * f[1])
+	}
+	p.howDir = p.base + uintptr(b.howDir)
+	p.tsAddr = uintptr(unsafe.Pointer(&p.ts))
+	p.recAddr = uintptr(unsafe.Pointer(&p.rec))
+	p.rec2Addr = uintptr(unsafe.Pointer(&p.rec2))
+	p.ctlBufAddr = uintptr(unsafe.Pointer(&p.ctlBuf))
+	p.sigBufAddr = uintptr(unsafe.Pointer(&p.sigBuf))
+	p.pfdAddr = uintptr(unsafe.Pointer(&p.pfd))
+	p.wsAddr = uintptr(unsafe.Pointer(&p.ws))
+	p.statAddr = uintptr(unsafe.Pointer(&p.stat))
+	p.allSigsAddr = uintptr(unsafe.Pointer(&p.allSigs))
+	p.oldMaskAddr = uintptr(unsafe.Pointer(&p.oldMask))
+	p.cloneArgsAddr = uintptr(unsafe.Pointer(&p.cargs))
+	p.allSigs = ^uint64(0)
+	// Every op must be well formed: the child cannot afford a panic.
+	for i, op := range p.ops {
+		for k := 0; k < 6; k++ {
+			if (op.kind>>(2*k))&3 == argSlot && int(op.a[k]) >= len(p.slots) {
+				return nil, fmt.Errorf("raw spawn: op %d: slot %d out of range", i, op.a[k])
+			}
+		}
+		if op.out >= int16(len(p.slots)) || op.cond >= int16(len(p.slots)) {
+			return nil, fmt.Errorf("raw spawn: op %d: slot out of range", i)
+		}
+		if (op.cond >= 0 || op.skipOn != 0) && (op.skip < 0 || int(op.skip) > len(p.ops)) {
+			return nil, fmt.Errorf("raw spawn: op %d: bad skip target %d", i, op.skip)
+		}
+	}
+	return p, nil
+}
+
+// message turns a failure record into the error text and exit code.
+func (p *rawProg) message(op, errno, aux int) (string, int) {
+	if op < 0 || op >= len(p.desc) {
+		return fmt.Sprintf("jail init: step %d failed: %s", op, errText(unix.Errno(errno))), ExitSetup
+	}
+	d := p.desc[op]
+	en := unix.Errno(errno)
+	if d.exec {
+		name := p.execName
+		if aux >= 0 && aux < len(p.execNames) {
+			name = p.execNames[aux]
+		}
+		switch {
+		case en == unix.ENOENT && p.pathEnv != "":
+			return fmt.Sprintf("exec %s: not found in PATH=%s inside the jail", p.execName, p.pathEnv), ExitNotFound
+		case en == unix.ENOENT:
+			return fmt.Sprintf("exec %s: not found inside the jail", name), ExitNotFound
+		case en == unix.EACCES:
+			return fmt.Sprintf("exec %s: not an executable file (EACCES)", name), ExitCannotExec
+		}
+		return fmt.Sprintf("exec %s: %s", name, errText(en)), ExitCannotExec
+	}
+	text := errText(en)
+	if en == unix.ENOENT && d.enoent != "" {
+		text = d.enoent
+	}
+	if d.object == "" {
+		return fmt.Sprintf("%s: %s%s", d.step, d.pre, text), ExitSetup
+	}
+	return fmt.Sprintf("%s %s: %s%s", d.step, d.object, d.pre, text), ExitSetup
+}
+
+// rootBase is where the new root is attached before pivot_root.
+func rootBase() string {
+	if _, err := os.Stat("/tmp"); err != nil {
+		return "/mnt"
+	}
+	return "/tmp"
+}
+
+// spawnMode picks the spawn path: PYCAGE_SPAWN=go|raw overrides the
+// default (raw whenever the spec allows it). A forced raw path on a spec
+// it cannot run falls back to the Go path.
+func spawnRaw(spec *Spec) bool {
+	switch os.Getenv("PYCAGE_SPAWN") {
+	case "go":
+		return false
+	}
+	return rawUnsupported(spec) == ""
+}
+
+// rawProc is a jail started on the raw path.
+type rawProc struct {
+	prog  *rawProg
+	pid   int
+	pidfd int
+	ctlW  *os.File
+	repR  *os.File
+	evs   chan report
+	t0    time.Time
+	mono0 int64 // CLOCK_MONOTONIC at t0
+
+	mu     sync.Mutex
+	closed bool
+}
+
+func monoNow() int64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
+}
+
+// startRaw compiles the program, clones PID 1 and lets it run once the id
+// maps and cgroups are in place.
+func (r *runner) startRaw(filter *seccomp.Filter, in, out, errw *os.File) (jailProc, *SetupError) {
+	spec := r.spec
+	var cgFiles []*os.File
+	if r.group != nil && spec.Limits.Pids > 0 {
+		var err error
+		cgFiles, err = r.group.CommandProcs()
+		if err != nil {
+			return nil, setupErr(ExitSetup, "open the command's cgroup: %v", err)
+		}
+	}
+	defer func() {
+		for _, f := range cgFiles {
+			f.Close()
+		}
+	}()
+	prog, err := compileRaw(spec, filter, len(cgFiles), rootBase())
+	if err != nil {
+		return nil, setupErr(ExitSetup, "%v", err)
+	}
+	ctlR, ctlW, err := os.Pipe()
+	if err != nil {
+		return nil, setupErr(ExitSetup, "pipe ctl: %v", err)
+	}
+	repR, repW, err := os.Pipe()
+	if err != nil {
+		ctlR.Close()
+		ctlW.Close()
+		return nil, setupErr(ExitSetup, "pipe report: %v", err)
+	}
+	defer ctlR.Close()
+	defer repW.Close()
+
+	// The fd layout of PID 1 (see the package comment above).
+	n := int(prog.repFD) + 1 + len(cgFiles)
+	prog.fds = make([]rawFD, n)
+	for i := range prog.fds {
+		prog.fds[i].src = -1
+	}
+	set := func(t int, f uintptr, cloexec bool) {
+		prog.fds[t].src = int32(f)
+		if cloexec {
+			prog.fds[t].cloexec = unix.FD_CLOEXEC
+		}
+	}
+	set(0, in.Fd(), false)
+	set(1, out.Fd(), false)
+	set(2, errw.Fd(), false)
+	for _, fd := range spec.PassFDs {
+		set(fd, uintptr(fd), false)
+	}
+	set(int(prog.ctlFD), ctlR.Fd(), true)
+	set(int(prog.repFD), repW.Fd(), true)
+	for i, f := range cgFiles {
+		set(int(prog.repFD)+1+i, f.Fd(), true)
+	}
+	next := int32(n)
+	for _, f := range prog.fds {
+		if f.src >= next {
+			next = f.src + 1
+		}
+	}
+	prog.fdNext = next
+
+	ns := spec.Namespaces
+	var flags uint64 = unix.CLONE_PIDFD
+	for _, f := range []struct {
+		on   bool
+		flag uint64
+	}{{ns.User, unix.CLONE_NEWUSER}, {ns.Mount, unix.CLONE_NEWNS}, {ns.PID, unix.CLONE_NEWPID},
+		{ns.Net, unix.CLONE_NEWNET}, {ns.IPC, unix.CLONE_NEWIPC}, {ns.UTS, unix.CLONE_NEWUTS}} {
+		if f.on {
+			flags |= f.flag
+		}
+	}
+	prog.pidfd = -1
+	prog.cargs = cloneArgs{flags: flags, exitSignal: uint64(unix.SIGCHLD), pidfd: uint64(uintptr(unsafe.Pointer(&prog.pidfd)))}
+	if r.group != nil {
+		if fd, ok := r.group.UnifiedFD(); ok {
+			prog.cargs.flags |= unix.CLONE_INTO_CGROUP
+			prog.cargs.cgroup = uint64(fd)
+		}
+	}
+
+	p := &rawProc{prog: prog, ctlW: ctlW, repR: repR, evs: make(chan report, 4), t0: time.Now(), mono0: monoNow()}
+	runtime.LockOSThread()
+	pid, e := rawClone(prog)
+	runtime.UnlockOSThread()
+	runtime.KeepAlive(prog)
+	if e != 0 {
+		ctlW.Close()
+		repR.Close()
+		return nil, setupErr(ExitSetup, "start jail init: clone3: %s", errText(unix.Errno(e)))
+	}
+	p.pid, p.pidfd = int(pid), int(prog.pidfd)
+	ctlR.Close()
+	repW.Close()
+	for _, f := range cgFiles {
+		f.Close()
+	}
+	cgFiles = nil
+
+	fail := func(format string, a ...any) (jailProc, *SetupError) {
+		p.kill()
+		p.wait()
+		p.release()
+		return nil, setupErr(ExitSetup, format, a...)
+	}
+	if ns.User {
+		uids, gids := r.idMaps()
+		if err := writeIDMap(p.pid, "uid_map", uids); err != nil {
+			return fail("%v", err)
+		}
+		if err := os.WriteFile(fmt.Sprintf("/proc/%d/setgroups", p.pid), []byte("deny"), 0); err != nil {
+			return fail("write setgroups: %v", err)
+		}
+		if err := writeIDMap(p.pid, "gid_map", gids); err != nil {
+			return fail("%v", err)
+		}
+	}
+	if r.group != nil {
+		if err := r.group.Add(p.pid); err != nil {
+			return fail("%v", err)
+		}
+	}
+	r.setProc(p)
+	if _, err := ctlW.Write([]byte{'g'}); err != nil {
+		return fail("start jail init: %v", err)
+	}
+	go p.readReports()
+	return p, nil
+}
+
+func writeIDMap(pid int, file string, m []syscall.SysProcIDMap) error {
+	var sb strings.Builder
+	for _, e := range m {
+		fmt.Fprintf(&sb, "%d %d %d\n", e.ContainerID, e.HostID, e.Size)
+	}
+	name := fmt.Sprintf("/proc/%d/%s", pid, file)
+	if err := os.WriteFile(name, []byte(sb.String()), 0); err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("write %s: %s", file, errText(err))
+	}
+	return nil
+}
+
+// readReports turns the child's records into reports.
+func (p *rawProc) readReports() {
+	defer close(p.evs)
+	var buf [rawRecSize]byte
+	for {
+		if _, err := readFull(p.repR, buf[:]); err != nil {
+			return
+		}
+		var rec rawRec
+		rec.Kind = int64(binary.LittleEndian.Uint64(buf[0:]))
+		rec.Op = int64(binary.LittleEndian.Uint64(buf[8:]))
+		rec.Errno = int64(binary.LittleEndian.Uint64(buf[16:]))
+		rec.Aux = int64(binary.LittleEndian.Uint64(buf[24:]))
+		rec.T1 = int64(binary.LittleEndian.Uint64(buf[32:]))
+		rec.T2 = int64(binary.LittleEndian.Uint64(buf[40:]))
+		rec.T3 = int64(binary.LittleEndian.Uint64(buf[48:]))
+		switch rec.Kind {
+		case recError:
+			msg, code := p.prog.message(int(rec.Op), int(rec.Errno), int(rec.Aux))
+			p.evs <- report{Kind: "error", Error: msg, ExitCode: code}
+		case recStarted:
+			m := report{Kind: "started", SetupNs: rec.T3 - rec.T1}
+			if traceOn {
+				rel := func(t int64) time.Duration { return time.Duration(t - p.mono0) }
+				m.trace = fmt.Sprintf("raw spawn: %d ops; PID 1 ready at %v, set up at %v, command exec'd at %v (reported %v)",
+					len(p.prog.ops), rel(rec.T1), rel(rec.T2), rel(rec.T3), time.Since(p.t0))
+			}
+			p.evs <- m
+		case recExit:
+			p.evs <- report{Kind: "exit", Status: int(rec.Aux)}
+		}
+	}
+}
+
+func readFull(f *os.File, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		k, err := f.Read(b[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func (p *rawProc) reports() <-chan report { return p.evs }
+
+func (p *rawProc) kill() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closed {
+		unix.PidfdSendSignal(p.pidfd, unix.SIGKILL, nil, 0)
+	}
+}
+
+// killAll asks PID 1 to kill every process of the jail and still report.
+func (p *rawProc) killAll() { p.ctlW.Write([]byte{'k', 0}) }
+
+func (p *rawProc) signal(sig unix.Signal) {
+	if sig > 0 && sig < 256 {
+		p.ctlW.Write([]byte{'s', byte(sig)})
+	}
+}
+
+func (p *rawProc) wait() error {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(p.pid, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		break
+	}
+	switch {
+	case ws.Exited() && ws.ExitStatus() == 0:
+		return nil
+	case ws.Exited():
+		return fmt.Errorf("exit status %d", ws.ExitStatus())
+	case ws.Signaled():
+		return fmt.Errorf("signal: %v", ws.Signal())
+	}
+	return fmt.Errorf("wait status %#x", uint32(ws))
+}
+
+func (p *rawProc) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closed {
+		p.closed = true
+		unix.Close(p.pidfd)
+		p.ctlW.Close()
+		p.repR.Close()
+	}
+}

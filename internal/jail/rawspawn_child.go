@@ -1,0 +1,522 @@
+package jail
+
+// Child side of the raw spawn path: the code that runs in the cloned jail
+// process (PID 1 of the new pid namespace) and in the command's process
+// before execve. It interprets the syscall program compiled by the parent
+// (rawspawn.go) with raw syscalls on memory allocated before the clone.
+//
+// The discipline is the one of Go's own syscall.forkAndExecInChild: after
+// the clone there is exactly one thread, a copy of the parent's, whose Go
+// runtime state (locks, the scheduler, the heap) belongs to a process that
+// is no longer there. So from the clone on, this code must not allocate,
+// must not grow the stack, must not call into the runtime and must not
+// store pointers (write barriers). Every function here is //go:nosplit (the
+// linker checks that the whole call chain fits in the stack guard),
+// //go:norace (no race-detector calls) and //go:nocheckptr. Only
+// syscall.RawSyscall6 is called, which is nosplit and goes straight to the
+// assembly syscall stub. All signals are blocked by the parent before the
+// clone and stay blocked in PID 1, which takes SIGCHLD (and the relayed
+// signals) from a signalfd.
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Record kinds of the report pipe (child -> parent), rawRec.Kind.
+const (
+	recError   = 1 // Op failed with Errno; Aux is the exec candidate for the exec op
+	recStarted = 2 // the command's execve succeeded
+	recExit    = 3 // the command exited; Aux is its raw wait status
+)
+
+// rawRec is one fixed-size record on the report pipe.
+type rawRec struct {
+	Kind  int64
+	Op    int64
+	Errno int64
+	Aux   int64
+	T1    int64 // CLOCK_MONOTONIC ns: ready (after the parent's go), for traces
+	T2    int64 // CLOCK_MONOTONIC ns: setup done
+	T3    int64 // CLOCK_MONOTONIC ns: record written
+}
+
+const rawRecSize = 56
+
+// Argument kinds of rawOp.kind, two bits per argument.
+const (
+	argConst = 0 // the value itself
+	argMem   = 1 // offset into the arena: the address base+value
+	argSlot  = 2 // the (sign-extended) int32 in slots[value]
+)
+
+// Pseudo syscall numbers for the few steps that are loops or branches.
+const (
+	rawMacro    = 1 << 20
+	macroMkpath = rawMacro + iota // a0 root fd, a1 table word index, a2 depth: O_PATH fd of the directory (created as needed)
+	macroIsDir                    // a0 fd, a1 forced (0: fstat decides, 1: file, 2: dir): 0 for a directory, else -1
+	macroOpen                     // a0 parent fd, a1 name: a file mount point (created as needed), see rootfs.mountPoint
+	macroWrite                    // a0 fd, a1 buffer, a2 length: write all
+	macroOr16                     // a0 arena offset, a1 value: *(uint16*)(arena+a0) |= a1
+	macroExec                     // a0 table word index, a1 argv, a2 envp: execve every candidate in turn
+	macroNop                      // nothing (with cond on the always -1 slot 0: a jump)
+)
+
+// rawOp is one step of the program: a syscall with up to six arguments.
+type rawOp struct {
+	nr   uintptr
+	a    [6]uintptr
+	kind uint16 // argument kinds, 2 bits each
+	out  int16  // slot that receives the result, -1: none
+	cond int16  // >= 0: run only if slots[cond] >= 0, else continue at skip
+	skip int16  // where to continue when skipped (cond, skipOn)
+	// ok are errnos that count as success (the result is then -1).
+	ok [2]uint16
+	// skipOn is an errno that skips to skip (out gets -1).
+	skipOn uint16
+	anyErr bool // every error counts as success
+}
+
+// rawFD is one fd of PID 1's layout: the parent's fd src becomes the fd
+// of its index; cloexec is FD_CLOEXEC or 0.
+type rawFD struct {
+	src     int32
+	cloexec uint8
+}
+
+// pollFd is struct pollfd.
+type pollFd struct {
+	fd      int32
+	events  int16
+	revents int16
+}
+
+//go:nosplit
+//go:norace
+func rawSys(nr, a0, a1, a2, a3, a4, a5 uintptr) (uintptr, uintptr) {
+	r, _, e := syscall.RawSyscall6(nr, a0, a1, a2, a3, a4, a5)
+	return r, uintptr(e)
+}
+
+//go:nosplit
+//go:norace
+func rawExit(code uintptr) {
+	for {
+		syscall.RawSyscall6(unix.SYS_EXIT_GROUP, code, 0, 0, 0, 0, 0)
+	}
+}
+
+// now returns CLOCK_MONOTONIC in ns (the syscall, not the vDSO).
+//
+//go:nosplit
+//go:norace
+func (p *rawProg) now() int64 {
+	syscall.RawSyscall6(unix.SYS_CLOCK_GETTIME, unix.CLOCK_MONOTONIC, p.tsAddr, 0, 0, 0, 0)
+	return p.ts[0]*1e9 + p.ts[1]
+}
+
+// report writes one record to fd.
+//
+//go:nosplit
+//go:norace
+func (p *rawProg) report(fd uintptr, kind, op, errno, aux int64) {
+	p.rec.Kind, p.rec.Op, p.rec.Errno, p.rec.Aux = kind, op, errno, aux
+	p.rec.T1, p.rec.T2 = p.tReady, p.tSetup
+	p.rec.T3 = p.now()
+	syscall.RawSyscall6(unix.SYS_WRITE, fd, p.recAddr, rawRecSize, 0, 0, 0)
+}
+
+// word returns arena word i (0 when out of range: the child cannot panic).
+//
+//go:nosplit
+//go:norace
+func (p *rawProg) word(i int) uintptr {
+	if uint(i) < uint(len(p.mem)) {
+		return uintptr(p.mem[i])
+	}
+	return 0
+}
+
+//go:nosplit
+//go:norace
+func (p *rawProg) slot(i int) int32 {
+	if uint(i) < uint(len(p.slots)) {
+		return p.slots[i]
+	}
+	return -1
+}
+
+//go:nosplit
+//go:norace
+func (p *rawProg) setSlot(i int, v int32) {
+	if uint(i) < uint(len(p.slots)) {
+		p.slots[i] = v
+	}
+}
+
+// run interprets ops[from:to]. It returns -1, or the index of the op that
+// failed (its errno in p.errno).
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func (p *rawProg) run(from, to int) int {
+	var a [6]uintptr
+	if to > len(p.ops) {
+		to = len(p.ops)
+	}
+	i := from
+	for i >= 0 && i < to {
+		op := &p.ops[i]
+		if op.cond >= 0 && p.slot(int(op.cond)) < 0 {
+			i = int(op.skip)
+			continue
+		}
+		for k := 0; k < 6; k++ {
+			v := op.a[k]
+			switch (op.kind >> (2 * k)) & 3 {
+			case argMem:
+				v += p.base
+			case argSlot:
+				v = uintptr(p.slot(int(v)))
+			}
+			a[k] = v
+		}
+		var r, e uintptr
+		switch op.nr {
+		case macroMkpath:
+			r, e = p.mkpath(a[0], int(a[1]), int(a[2]))
+		case macroIsDir:
+			r = 0
+			if a[1] == 0 {
+				if _, e = rawSys(unix.SYS_FSTAT, a[0], p.statAddr, 0, 0, 0, 0); e == 0 && p.stat.Mode&unix.S_IFMT != unix.S_IFDIR {
+					r = ^uintptr(0)
+				}
+			} else if a[1] == 1 {
+				r = ^uintptr(0)
+			}
+		case macroOpen:
+			r, e = rawSys(unix.SYS_OPENAT, a[0], a[1], unix.O_CREAT|unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644, 0, 0)
+			switch e {
+			case 0, uintptr(unix.EISDIR), uintptr(unix.ELOOP), uintptr(unix.ENXIO), uintptr(unix.ENODEV):
+			default:
+				// The point may exist as something we may not open
+				// for reading (a device bound earlier, a procfs file):
+				// open it as a path.
+				r, e = rawSys(unix.SYS_OPENAT, a[0], a[1], unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0, 0, 0)
+			}
+		case macroWrite:
+			for a[2] > 0 {
+				var w uintptr
+				w, e = rawSys(unix.SYS_WRITE, a[0], a[1], a[2], 0, 0, 0)
+				if e == uintptr(unix.EINTR) {
+					e = 0
+					continue
+				}
+				if e == 0 && w == 0 {
+					e = uintptr(unix.EIO)
+				}
+				if e != 0 {
+					break
+				}
+				a[1] += w
+				a[2] -= w
+			}
+		case macroOr16:
+			if w := a[0] / 8; w < uintptr(len(p.mem)) {
+				p.mem[w] |= uint64(a[1]&0xffff) << ((a[0] % 8) * 8)
+			}
+		case macroExec:
+			r, e = p.execve(int(a[0]), a[1], a[2])
+		case macroNop:
+		default:
+			r, e = rawSys(op.nr, a[0], a[1], a[2], a[3], a[4], a[5])
+		}
+		if e != 0 {
+			switch {
+			case op.anyErr || e == uintptr(op.ok[0]) || e == uintptr(op.ok[1]):
+				r = ^uintptr(0)
+			case e == uintptr(op.skipOn):
+				p.setSlot(int(op.out), -1)
+				i = int(op.skip)
+				continue
+			default:
+				p.errno = e
+				return i
+			}
+		}
+		p.setSlot(int(op.out), int32(r))
+		i++
+	}
+	return -1
+}
+
+// mkpath opens (creating what is missing) the directory whose path
+// components are described by the table at word t of the arena:
+// [n, prefix0, name0, prefix1, name1, ...] (arena offsets of NUL-terminated
+// strings; prefix i is components 0..i joined, relative to the new root).
+// Only the first depth components are used. Every lookup is openat2 with
+// RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS relative to root, so a symlink in
+// the tree is resolved inside the new root, never into the host.
+//
+//go:nosplit
+//go:norace
+func (p *rawProg) mkpath(root uintptr, t, depth int) (uintptr, uintptr) {
+	if depth == 0 {
+		return rawSys(unix.SYS_FCNTL, root, unix.F_DUPFD_CLOEXEC, 0, 0, 0, 0)
+	}
+	fd, e := rawSys(unix.SYS_OPENAT2, root, p.base+p.word(t+1+2*(depth-1)), p.howDir, 24, 0, 0)
+	if e != uintptr(unix.ENOENT) {
+		return fd, e
+	}
+	prev := root
+	for i := 0; i < depth; i++ {
+		pre := p.base + p.word(t+1+2*i)
+		fd, e = rawSys(unix.SYS_OPENAT2, root, pre, p.howDir, 24, 0, 0)
+		if e == uintptr(unix.ENOENT) {
+			if _, e = rawSys(unix.SYS_MKDIRAT, prev, p.base+p.word(t+2+2*i), 0o755, 0, 0, 0); e == 0 || e == uintptr(unix.EEXIST) {
+				fd, e = rawSys(unix.SYS_OPENAT2, root, pre, p.howDir, 24, 0, 0)
+			}
+		}
+		if prev != root {
+			rawSys(unix.SYS_CLOSE, prev, 0, 0, 0, 0, 0)
+		}
+		if e != 0 {
+			return 0, e
+		}
+		prev = fd
+	}
+	return prev, 0
+}
+
+// execve tries every candidate path of the table at word t ([n, path...])
+// in turn, as execvp does: ENOENT and ENOTDIR go on to the next one, EACCES
+// too but is reported if nothing else works. It returns only on failure,
+// with the index of the reported candidate in p.execIdx.
+//
+//go:nosplit
+//go:norace
+func (p *rawProg) execve(t int, argv, envp uintptr) (uintptr, uintptr) {
+	n := int(p.word(t))
+	eacces := -1
+	for i := 0; i < n; i++ {
+		_, e := rawSys(unix.SYS_EXECVE, p.base+p.word(t+1+i), argv, envp, 0, 0, 0)
+		switch e {
+		case uintptr(unix.ENOENT), uintptr(unix.ENOTDIR):
+			p.execIdx = i
+		case uintptr(unix.EACCES):
+			if eacces < 0 {
+				eacces = i
+			}
+		default:
+			p.execIdx = i
+			return 0, e
+		}
+	}
+	if eacces >= 0 {
+		p.execIdx = eacces
+		return 0, uintptr(unix.EACCES)
+	}
+	return 0, uintptr(unix.ENOENT)
+}
+
+// rawChild is the jail's PID 1 from the clone on. It never returns.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawChild(p *rawProg) {
+	// Move the fds the jail gets to their numbers (as forkAndExecInChild
+	// does): first every source below its target out of the way, then
+	// dup3 each one onto its target; then close everything else the
+	// parent had open (other runs' pipes included).
+	n := len(p.fds)
+	for t := range p.fds {
+		if s := p.fds[t].src; s >= 0 && int(s) < t {
+			r, e := rawSys(unix.SYS_FCNTL, uintptr(s), unix.F_DUPFD_CLOEXEC, uintptr(p.fdNext), 0, 0, 0)
+			if e != 0 {
+				rawExit(125)
+			}
+			p.fds[t].src = int32(r)
+		}
+	}
+	for t := range p.fds {
+		s := p.fds[t].src
+		var e uintptr
+		switch {
+		case s < 0:
+			rawSys(unix.SYS_CLOSE, uintptr(t), 0, 0, 0, 0, 0)
+		case int(s) == t:
+			_, e = rawSys(unix.SYS_FCNTL, uintptr(t), unix.F_SETFD, uintptr(p.fds[t].cloexec), 0, 0, 0)
+		default:
+			fl := uintptr(0)
+			if p.fds[t].cloexec != 0 {
+				fl = unix.O_CLOEXEC
+			}
+			_, e = rawSys(unix.SYS_DUP3, uintptr(s), uintptr(t), fl, 0, 0, 0)
+		}
+		if e != 0 {
+			rawExit(125)
+		}
+	}
+	rawSys(unix.SYS_CLOSE_RANGE, uintptr(n), ^uintptr(0)>>32, 0, 0, 0, 0)
+
+	// The jail dies with the parent's thread. The parent may be gone
+	// already: then the read below sees EOF (we hold no write end).
+	rawSys(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0, 0)
+	// Wait until the parent has written the id maps and placed us in the
+	// run's cgroups.
+	for {
+		r, e := rawSys(unix.SYS_READ, uintptr(p.ctlFD), p.ctlBufAddr, 1, 0, 0, 0)
+		if e == uintptr(unix.EINTR) {
+			continue
+		}
+		if e != 0 || r != 1 || p.ctlBuf[0] != 'g' {
+			rawExit(1)
+		}
+		break
+	}
+	p.tReady = p.now()
+	rep := uintptr(p.repFD)
+	if i := p.run(0, p.setupEnd); i >= 0 {
+		p.report(rep, recError, int64(i), int64(p.errno), 0)
+		rawExit(1)
+	}
+	p.tSetup = p.now()
+
+	// Start the command.
+	pid, e := rawSys(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
+	if e != 0 {
+		p.report(rep, recError, int64(p.forkOp), int64(e), 0)
+		rawExit(1)
+	}
+	if pid == 0 {
+		// The command: its section of the program ends with the exec op,
+		// which returns only on failure.
+		i := p.run(p.postEnd, len(p.ops))
+		p.report(uintptr(p.slot(p.slotExecW)), recError, int64(i), int64(p.errno), int64(p.execIdx))
+		rawExit(125)
+	}
+	p.cmdPid = int32(pid)
+	// Close the exec pipe's write end and the command's cgroup files,
+	// drop every capability (errors here do not matter).
+	p.run(p.setupEnd, p.postEnd)
+	// EOF on the exec pipe: the execve succeeded. A record: it failed.
+	execR := uintptr(p.slot(p.slotExecR))
+	for {
+		r, e := rawSys(unix.SYS_READ, execR, p.rec2Addr, rawRecSize, 0, 0, 0)
+		if e == uintptr(unix.EINTR) {
+			continue
+		}
+		if e == 0 && r == rawRecSize {
+			syscall.RawSyscall6(unix.SYS_WRITE, rep, p.rec2Addr, rawRecSize, 0, 0, 0)
+			syscall.RawSyscall6(unix.SYS_WAIT4, pid, 0, 0, 0, 0, 0)
+			rawExit(1)
+		}
+		break
+	}
+	rawSys(unix.SYS_CLOSE, execR, 0, 0, 0, 0, 0)
+	p.report(rep, recStarted, 0, 0, 0)
+	rawReap(p)
+}
+
+// rawReap is PID 1 while the command runs: it reaps every process,
+// relays the signals the parent asks for (ctl pipe) and those sent to it
+// from outside the jail, and when the command exits kills what is left and
+// reports the command's wait status.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawReap(p *rawProg) {
+	ctl := uintptr(p.ctlFD)
+	sfd := uintptr(p.slot(p.slotSigFD))
+	p.pfd[0] = pollFd{fd: p.ctlFD, events: unix.POLLIN}
+	p.pfd[1] = pollFd{fd: int32(sfd), events: unix.POLLIN}
+	cmd := uintptr(p.cmdPid)
+	status := int64(-1)
+	for status < 0 {
+		p.pfd[0].revents, p.pfd[1].revents = 0, 0
+		if _, e := rawSys(unix.SYS_PPOLL, p.pfdAddr, 2, 0, 0, 0, 0); e != 0 {
+			continue // EINTR cannot happen (all signals blocked); retry anyway
+		}
+		if p.pfd[1].revents != 0 {
+			r, e := rawSys(unix.SYS_READ, sfd, p.sigBufAddr, uintptr(len(p.sigBuf))*128, 0, 0, 0)
+			if e == 0 {
+				for k := 0; k < int(r/128) && k < len(p.sigBuf); k++ {
+					sig := p.sigBuf[k][0]
+					code := int32(p.sigBuf[k][2])
+					from := p.sigBuf[k][3]
+					// A signal sent by a process outside the jail
+					// (its pid is 0 in our namespace) is passed on;
+					// one from inside the jail is dropped.
+					if sig != uint32(unix.SIGCHLD) && code <= 0 && from == 0 {
+						rawSys(unix.SYS_KILL, cmd, uintptr(sig), 0, 0, 0, 0)
+					}
+				}
+			}
+			for {
+				pid, e := rawSys(unix.SYS_WAIT4, ^uintptr(0), p.wsAddr, unix.WNOHANG, 0, 0, 0)
+				if e == uintptr(unix.EINTR) {
+					continue
+				}
+				if e != 0 || pid == 0 {
+					break
+				}
+				if pid == cmd {
+					status = int64(p.ws)
+					rawSys(unix.SYS_KILL, ^uintptr(0), uintptr(unix.SIGKILL), 0, 0, 0, 0)
+				}
+			}
+		}
+		if p.pfd[0].revents != 0 {
+			r, e := rawSys(unix.SYS_READ, ctl, p.ctlBufAddr, uintptr(len(p.ctlBuf)), 0, 0, 0)
+			if e == uintptr(unix.EINTR) || e == uintptr(unix.EAGAIN) {
+				continue
+			}
+			if e != 0 || r == 0 {
+				// The parent is gone or done with us: end the run.
+				rawSys(unix.SYS_KILL, ^uintptr(0), uintptr(unix.SIGKILL), 0, 0, 0, 0)
+				p.pfd[0].fd = -1
+				continue
+			}
+			for k := 0; k+1 < int(r); k += 2 {
+				switch p.ctlBuf[k] {
+				case 'k':
+					rawSys(unix.SYS_KILL, ^uintptr(0), uintptr(unix.SIGKILL), 0, 0, 0, 0)
+				case 's':
+					rawSys(unix.SYS_KILL, cmd, uintptr(p.ctlBuf[k+1]), 0, 0, 0, 0)
+				}
+			}
+		}
+	}
+	// Nothing of the run may outlive the command.
+	rawSys(unix.SYS_KILL, ^uintptr(0), uintptr(unix.SIGKILL), 0, 0, 0, 0)
+	for {
+		_, e := rawSys(unix.SYS_WAIT4, ^uintptr(0), 0, 0, 0, 0, 0)
+		if e != 0 && e != uintptr(unix.EINTR) {
+			break // ECHILD
+		}
+	}
+	p.report(uintptr(p.repFD), recExit, 0, 0, status)
+	rawExit(0)
+}
+
+// rawClone blocks every signal on the calling (locked) thread, clones the
+// jail's PID 1 with clone3 and restores the signal mask in the parent. The
+// child runs rawChild and never returns from here.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawClone(p *rawProg) (uintptr, uintptr) {
+	rawSys(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, p.allSigsAddr, p.oldMaskAddr, 8, 0, 0)
+	pid, e := rawSys(unix.SYS_CLONE3, p.cloneArgsAddr, unsafeSizeofCloneArgs, 0, 0, 0, 0)
+	if e == 0 && pid == 0 {
+		rawChild(p)
+		rawExit(125)
+	}
+	rawSys(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, p.oldMaskAddr, 0, 8, 0, 0)
+	return pid, e
+}
