@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pycage/pycage/internal/jail"
+	"github.com/pycage/pycage/internal/runtimes"
 	"github.com/pycage/pycage/internal/units"
 )
 
@@ -86,6 +87,13 @@ type runOptions struct {
 	report  string
 	quiet   bool
 	netMode string
+
+	// --runtime NAME and where runtimes come from (see runtimes.go).
+	runtime        string
+	runtimesPyenv  string
+	runtimesConfig string
+	listRuntimes   bool
+	rt             *runtimes.Runtime // the selected runtime, after finish
 }
 
 // newRunFlags binds the flags of `pycage run` onto spec.
@@ -130,6 +138,10 @@ func newRunFlags(spec *jail.Spec, o *runOptions) (*flag.FlagSet, func() error) {
 	fs.BoolVar(&spec.AllowWeaker, "allow-weaker", false, "run even if a limit cannot be enforced on this host")
 	fs.StringVar(&o.report, "report", "", "write a JSON report of the run to FILE (- for stderr)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no pycage messages on stderr")
+	fs.StringVar(&o.runtime, "runtime", "", "run under runtime NAME: its interpreter replaces a python/python3/python3.X CMD (no CMD: it reads the program from stdin); its prefix and lib dirs are bound")
+	fs.StringVar(&o.runtimesPyenv, "runtimes-pyenv", "", "also offer the Pythons of this pyenv root (DIR/versions/*) as runtimes")
+	fs.StringVar(&o.runtimesConfig, "runtimes-config", "", "also offer the runtimes of this serve config file (runtimes, discover_pyenv, no_system_python, default_runtime)")
+	fs.BoolVar(&o.listRuntimes, "list-runtimes", false, "list the runtimes (name, version, path, lib dirs) and exit")
 
 	finish := func() error {
 		switch o.netMode {
@@ -162,6 +174,14 @@ func newRunFlags(spec *jail.Spec, o *runOptions) (*flag.FlagSet, func() error) {
 			spec.EtcFiles = jail.EtcFiles(spec.UID, spec.GID, cwd, spec.Hostname)
 		} else {
 			spec.EtcFiles = jail.EtcFiles(spec.UID, spec.GID, cwd, spec.Hostname)
+		}
+		if o.runtime != "" {
+			rt, err := selectRuntime(o)
+			if err != nil {
+				return err
+			}
+			o.rt = rt
+			rt.Apply(spec) // before --env: the user's variables win
 		}
 		if keepEnv {
 			spec.Env = append(os.Environ(), spec.Env...)
@@ -285,11 +305,22 @@ func cmdRun(args []string) int {
 		fmt.Fprintf(os.Stderr, "pycage run: %v\n", err)
 		return jail.ExitSetup
 	}
+	if o.listRuntimes {
+		return listRuntimes(&o)
+	}
 	if err := finish(); err != nil {
 		fmt.Fprintf(os.Stderr, "pycage run: %v\n", err)
 		return jail.ExitSetup
 	}
 	spec.Args = fs.Args()
+	if o.rt != nil {
+		switch {
+		case len(spec.Args) == 0:
+			spec.Args = []string{o.rt.Path, "-"} // the program comes on stdin
+		case runtimes.IsPythonCommand(spec.Args[0]):
+			spec.Args[0] = o.rt.Path
+		}
+	}
 	if len(spec.Args) == 0 {
 		fmt.Fprintln(os.Stderr, "pycage run: no command given (usage: pycage run [flags] -- CMD ARGS...)")
 		return jail.ExitSetup
@@ -390,4 +421,78 @@ func writeReport(path string, res *jail.Result) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		fmt.Fprintf(os.Stderr, "pycage: write report %s: %v\n", path, err)
 	}
+}
+
+// runtimesFile is the part of a serve config file `pycage run
+// --runtimes-config` reads; other keys are ignored.
+type runtimesFile struct {
+	Runtimes       []runtimes.Config `json:"runtimes"`
+	DiscoverPyenv  string            `json:"discover_pyenv"`
+	NoSystemPython bool              `json:"no_system_python"`
+	DefaultRuntime string            `json:"default_runtime"`
+}
+
+// loadRuntimeSet builds the runtimes `pycage run` knows: the system
+// Python, those of --runtimes-config, and --runtimes-pyenv's. Nothing is
+// run: names come from the file names (python3 -> python3.11) and pyenv's
+// version dirs.
+func loadRuntimeSet(o *runOptions) (*runtimes.Set, error) {
+	var f runtimesFile
+	if o.runtimesConfig != "" {
+		b, err := os.ReadFile(o.runtimesConfig)
+		if err != nil {
+			return nil, fmt.Errorf("--runtimes-config: %v", err)
+		}
+		if err := json.Unmarshal(b, &f); err != nil {
+			return nil, fmt.Errorf("--runtimes-config %s: %v", o.runtimesConfig, err)
+		}
+	}
+	if o.runtimesPyenv != "" {
+		f.DiscoverPyenv = o.runtimesPyenv
+	}
+	return runtimes.Load(runtimes.Options{NoSystem: f.NoSystemPython, Configs: f.Runtimes, PyenvRoot: f.DiscoverPyenv, Default: f.DefaultRuntime})
+}
+
+// selectRuntime finds --runtime NAME; a missing or unusable one is an
+// error naming the available runtimes.
+func selectRuntime(o *runOptions) (*runtimes.Runtime, error) {
+	set, err := loadRuntimeSet(o)
+	if err != nil {
+		return nil, err
+	}
+	rt, ok := set.Lookup(o.runtime)
+	if !ok {
+		hint := ""
+		if o.runtimesPyenv == "" && o.runtimesConfig == "" {
+			hint = "; more with --runtimes-pyenv DIR or --runtimes-config FILE"
+		}
+		return nil, fmt.Errorf("--runtime %q: no such runtime (available: %s%s)", o.runtime, strings.Join(set.Names(), ", "), hint)
+	}
+	if !rt.Usable() {
+		return nil, fmt.Errorf("--runtime %q: not usable: %s", o.runtime, rt.Problem)
+	}
+	return rt, nil
+}
+
+// listRuntimes prints one line per runtime: name, version, path, lib dirs.
+func listRuntimes(o *runOptions) int {
+	set, err := loadRuntimeSet(o)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pycage run: %v\n", err)
+		return jail.ExitSetup
+	}
+	for _, rt := range set.List() {
+		line := fmt.Sprintf("%-16s %-10s %s", rt.Name, rt.Version, rt.Path)
+		if len(rt.LibDirs) > 0 {
+			line += " lib_dirs=" + strings.Join(rt.LibDirs, ":")
+		}
+		if rt.Default {
+			line += " (default)"
+		}
+		if rt.Problem != "" {
+			line += " UNUSABLE: " + rt.Problem
+		}
+		fmt.Println(line)
+	}
+	return 0
 }

@@ -102,14 +102,6 @@ type EvalConfig struct {
 	InvalidUTF8 string `json:"invalid_utf8"`
 }
 
-// RuntimeConfig names an interpreter in the config file.
-type RuntimeConfig struct {
-	Name string `json:"name"`
-	Path string `json:"path"`
-	// Env is added to the jail's environment for this runtime (K=V).
-	Env []string `json:"env,omitempty"`
-}
-
 // Config is the whole configuration of `pycage serve`. Every field has a
 // default that works on a fresh Debian machine; a JSON config file and then
 // flags override them.
@@ -146,13 +138,20 @@ type Config struct {
 
 	Eval EvalConfig `json:"eval"`
 
-	// Runtimes are extra interpreters; the system /usr/bin/python3 is
-	// always there (unless NoSystemPython).
+	// Runtimes are extra interpreters with their lib dirs; the system
+	// /usr/bin/python3 is always there (unless NoSystemPython).
 	Runtimes []RuntimeConfig `json:"runtimes"`
+	// DiscoverPyenv, when set, is a pyenv root: each of its versions/*
+	// interpreters becomes a runtime (python3.X, or python3.X.Y when the
+	// short name is taken).
+	DiscoverPyenv string `json:"discover_pyenv"`
 	// DefaultRuntime is the runtime used when a request names none
 	// (default: the system Python).
 	DefaultRuntime string `json:"default_runtime"`
 	NoSystemPython bool   `json:"no_system_python"`
+	// NoFontCache turns off the matplotlib font cache built once per
+	// runtime at start-up and copied into each run.
+	NoFontCache bool `json:"no_font_cache"`
 
 	// ReadyCache is how long a /readyz probe result is reused.
 	ReadyCache Duration `json:"ready_cache"`
@@ -162,9 +161,6 @@ type Config struct {
 	LogFormat string `json:"log_format"`
 	LogLevel  string `json:"log_level"`
 }
-
-// SystemPython is the interpreter every default configuration has.
-const SystemPython = "/usr/bin/python3"
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {

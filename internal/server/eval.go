@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pycage/pycage/internal/jail"
+	"github.com/pycage/pycage/internal/runtimes"
 )
 
 type evalFile struct {
@@ -216,6 +217,10 @@ func (s *Server) handleEval(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ri.runtime = rt.Name
+	if !rt.Usable() {
+		badRequest("Request data failed validation", fmt.Sprintf("executable_path '%s' (runtime %s) is not usable: %s", rt.Path, rt.Name, rt.Problem))
+		return
+	}
 
 	args := body.args
 	if body.input != nil {
@@ -239,7 +244,7 @@ func (s *Server) handleEval(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	argv := append(dropLeadingEmpty(append([]string(nil), s.cfg.Eval.PythonFlags...)), args...)
+	argv := append(dropLeadingEmpty(evalFlags(s.cfg.Eval.PythonFlags, rt)), args...)
 	spec := s.baseSpec(rt, argv, s.cfg.Defaults, files, true)
 	out, apiErr, err := s.execute(r, &runJob{endpoint: "eval", spec: spec, merged: true})
 	if err != nil {
@@ -287,4 +292,25 @@ func (s *Server) evalResult(out *runOutcome) *evalResponse {
 		return evalFailed(m)
 	}
 	return &evalResponse{Stdout: stdout, ReturnCode: &code, Files: outFiles(files)}
+}
+
+// evalFlags are the interpreter flags of /eval for rt. Python 2 has no -q
+// (it only hides the interactive banner): it is left out of a Python 2
+// runtime's flags ("-Bqu" becomes "-Bu").
+func evalFlags(flags []string, rt *runtimes.Runtime) []string {
+	out := append([]string(nil), flags...)
+	if !strings.HasPrefix(rt.Version, "2.") {
+		return out
+	}
+	var kept []string
+	for _, f := range out {
+		if len(f) > 1 && f[0] == '-' && f[1] != '-' && strings.Trim(f[1:], "BqudEsSOIRv") == "" {
+			f = strings.ReplaceAll(f, "q", "")
+			if f == "-" {
+				continue
+			}
+		}
+		kept = append(kept, f)
+	}
+	return kept
 }

@@ -101,3 +101,18 @@ func outFiles(fs []jail.OutFile) []outFile {
 func filesErrorIsLimit(e string) bool {
 	return strings.HasPrefix(e, "too many files") || strings.HasPrefix(e, "files too large")
 }
+
+// figureOut is a figure a run showed (plt.show() with "figures": true).
+type figureOut struct {
+	Name    string `json:"name"`
+	Size    int64  `json:"size"`
+	Content string `json:"content"` // base64 PNG
+}
+
+func figuresOut(fs []jail.OutFile) []figureOut {
+	out := make([]figureOut, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, figureOut{Name: f.Path, Size: f.Size, Content: base64.StdEncoding.EncodeToString(f.Content)})
+	}
+	return out
+}

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	_ "embed"
-	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -48,29 +47,6 @@ func (s *Server) probe() (string, time.Duration) {
 		return "probe jail ended with reason " + string(res.Reason), took
 	}
 	return "", took
-}
-
-// checkRuntimes runs each runtime once in a jail ("-c pass") at start-up,
-// so that a runtime the jail cannot use (an interpreter prefix the sandbox
-// user cannot reach, a missing library) is reported at once, in the log and
-// in GET /v1/runtimes, not by the first request.
-func (s *Server) checkRuntimes() {
-	for _, rt := range s.runtimes.List() {
-		spec := s.baseSpec(rt, []string{"-c", "pass"}, s.cfg.Defaults, nil, false)
-		spec.Limits.Wall = 10 * time.Second
-		ctx, cancel := context.WithTimeout(s.killCtx, 30*time.Second)
-		res, err := jail.Run(ctx, spec, jail.IO{})
-		cancel()
-		switch {
-		case err != nil:
-			rt.Problem = err.Error()
-		case res.Reason != jail.ReasonExited || res.ExitCode != 0:
-			rt.Problem = fmt.Sprintf("%s -c pass ended with reason %s, exit code %d", rt.Path, res.Reason, res.ExitCode)
-		}
-		if rt.Problem != "" {
-			s.log.Warn("runtime does not work in a jail", "runtime", rt.Name, "path", rt.Path, "problem", rt.Problem)
-		}
-	}
 }
 
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pycage/pycage/internal/jail"
+	"github.com/pycage/pycage/internal/runtimes"
 )
 
 type runFileIn struct {
@@ -41,6 +42,9 @@ type runRequest struct {
 	MergeOutput    bool        `json:"merge_output"`
 	OutputEncoding string      `json:"output_encoding"`
 	CollectFiles   *bool       `json:"collect_files"`
+	// Figures makes plt.show() save every open figure as PNG; they come
+	// back as `figures` (see runtimes.EnableFigures).
+	Figures bool `json:"figures"`
 }
 
 // effectiveLimits are the limits a run really had.
@@ -81,6 +85,7 @@ type runResponse struct {
 	RunMs           float64 `json:"run_ms"`
 
 	Files          []outFile       `json:"files"`
+	Figures        []figureOut     `json:"figures,omitempty"`
 	FilesError     string          `json:"files_error,omitempty"`
 	FilesTruncated bool            `json:"files_truncated"`
 	Limits         effectiveLimits `json:"limits"`
@@ -170,12 +175,16 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	rt, ok := s.runtimes.ByName(req.Runtime)
+	rt, ok := s.runtimes.Lookup(req.Runtime)
 	if !ok {
 		bad("Invalid request", "runtime %q: no such runtime (have %s; see GET /v1/runtimes)", req.Runtime, strings.Join(s.runtimes.Names(), ", "))
 		return
 	}
 	ri.runtime = rt.Name
+	if !rt.Usable() {
+		bad("Invalid request", "runtime %q is not usable: %s (see GET /v1/runtimes)", rt.Name, rt.Problem)
+		return
+	}
 	if req.Code == nil && len(req.Args) == 0 {
 		bad("Invalid request", "give code or args")
 		return
@@ -253,7 +262,14 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	collect := req.CollectFiles == nil || *req.CollectFiles
+	if req.Figures && !collect {
+		bad("Invalid request", "figures need collect_files (they come back with the files)")
+		return
+	}
 	spec := s.baseSpec(rt, argv, lim, files, collect)
+	if req.Figures {
+		runtimes.EnableFigures(spec)
+	}
 	out, apiErr, err := s.execute(r, &runJob{endpoint: "run", spec: spec, stdin: stdin, merged: req.MergeOutput})
 	if err != nil {
 		return
@@ -267,8 +283,12 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (s *Server) runResult(id string, rt *Runtime, lim Limits, req *runRequest, out *runOutcome) *runResponse {
+func (s *Server) runResult(id string, rt *runtimes.Runtime, lim Limits, req *runRequest, out *runOutcome) *runResponse {
 	res := out.res
+	files, figures := res.Files, []jail.OutFile(nil)
+	if req.Figures {
+		files, figures = runtimes.SplitFigures(files)
+	}
 	resp := &runResponse{
 		ID:              id,
 		Runtime:         rt.Name,
@@ -282,7 +302,7 @@ func (s *Server) runResult(id string, rt *Runtime, lim Limits, req *runRequest, 
 		PeakMemoryBytes: res.PeakMemory,
 		QueueMs:         ms(out.queueWait),
 		RunMs:           ms(out.runTime),
-		Files:           outFiles(res.Files),
+		Files:           outFiles(files),
 		FilesError:      res.FilesError,
 		FilesTruncated:  filesErrorIsLimit(res.FilesError),
 		Limits: effectiveLimits{
@@ -292,6 +312,9 @@ func (s *Server) runResult(id string, rt *Runtime, lim Limits, req *runRequest, 
 			Pids:        lim.Pids,
 			OutputBytes: int64(lim.Output),
 		},
+	}
+	if req.Figures {
+		resp.Figures = figuresOut(figures)
 	}
 	enc := func(b []byte, n int64, trunc bool) (*string, string, *int64, *bool) {
 		text, e := encodeOutput(b, req.OutputEncoding, trunc)
@@ -312,16 +335,31 @@ func (s *Server) handleRuntimes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	type rtJSON struct {
-		Name    string `json:"name"`
-		Path    string `json:"path"`
-		Version string `json:"version"`
-		Default bool   `json:"default"`
-		Usable  bool   `json:"usable"`
-		Problem string `json:"problem,omitempty"`
+		Name      string            `json:"name"`
+		Path      string            `json:"path"`
+		Version   string            `json:"version"`
+		Default   bool              `json:"default"`
+		Usable    bool              `json:"usable"`
+		Problem   string            `json:"problem,omitempty"`
+		Source    string            `json:"source"`
+		Prefix    string            `json:"prefix,omitempty"`
+		LibDirs   []string          `json:"lib_dirs"`
+		Packages  map[string]string `json:"packages"`
+		FontCache bool              `json:"font_cache"`
 	}
 	list := []rtJSON{}
 	for _, rt := range s.runtimes.List() {
-		list = append(list, rtJSON{rt.Name, rt.Path, rt.Version, rt.Default, rt.Problem == "", rt.Problem})
+		libs := rt.LibDirs
+		if libs == nil {
+			libs = []string{}
+		}
+		pk := rt.Packages
+		if pk == nil {
+			pk = map[string]string{}
+		}
+		list = append(list, rtJSON{Name: rt.Name, Path: rt.Path, Version: rt.Version, Default: rt.Default,
+			Usable: rt.Usable(), Problem: rt.Problem, Source: rt.Source, Prefix: rt.Prefix, LibDirs: libs,
+			Packages: pk, FontCache: rt.FontCache != nil})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"runtimes": list})
 }

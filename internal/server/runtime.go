@@ -1,217 +1,82 @@
 package server
 
 import (
-	"context"
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
-	"sort"
-	"strings"
+	"runtime"
 	"time"
 
 	"github.com/pycage/pycage/internal/jail"
+	"github.com/pycage/pycage/internal/runtimes"
 )
 
-// Runtime is one interpreter a request can choose: by name in /v1/run, by
-// path (executable_path) in /eval. It is plain data, so that later kinds of
-// runtimes (package sets, virtualenvs) only add fields and extend Apply.
-type Runtime struct {
-	Name    string   `json:"name"`    // "python3.11"
-	Path    string   `json:"path"`    // absolute host path, the same inside the jail
-	Version string   `json:"version"` // "3.11.2"
-	Default bool     `json:"default"`
-	Env     []string `json:"env,omitempty"` // added to the jail's environment
-	// Problem is why the runtime failed its start-up check in a jail ("" =
-	// it works). Requests may still use it.
-	Problem string `json:"problem,omitempty"`
+// RuntimeConfig is one entry of the config's `runtimes`.
+type RuntimeConfig = runtimes.Config
 
-	real string // Path with symlinks resolved
+// SystemPython is the interpreter every default configuration has.
+const SystemPython = runtimes.SystemPython
+
+// loadRuntimes builds the runtime set of cfg (files only; nothing runs).
+func loadRuntimes(cfg *Config) (*runtimes.Set, error) {
+	return runtimes.Load(runtimes.Options{
+		NoSystem:  cfg.NoSystemPython,
+		Configs:   cfg.Runtimes,
+		PyenvRoot: cfg.DiscoverPyenv,
+		Default:   cfg.DefaultRuntime,
+	})
 }
 
-// Apply makes the runtime usable in spec: its prefix is bound read-only
-// when it lives outside the system dirs, and its environment is added.
-func (rt *Runtime) Apply(spec *jail.Spec) {
-	spec.AddInterpreter(rt.Path)
-	for _, e := range rt.Env {
-		spec.Env = setEnv(spec.Env, e)
+// probeRuntimes runs each runtime once in a jail at start-up (see
+// runtimes.Probe): version, packages, the matplotlib font cache, and
+// whether the jail can run it at all. A runtime that fails is listed
+// unusable with the reason (and logged); the service still starts.
+func (s *Server) probeRuntimes() {
+	for _, n := range s.runtimes.Notes {
+		s.log.Info("runtimes", "note", n)
 	}
+	t0 := time.Now()
+	mk := func(rt *runtimes.Runtime, args []string) *jail.Spec {
+		return s.baseSpec(rt, args[1:], s.cfg.Defaults, nil, false)
+	}
+	parallel := runtime.NumCPU()
+	if parallel > s.cfg.MaxConcurrent {
+		parallel = s.cfg.MaxConcurrent
+	}
+	runtimes.ProbeAll(s.killCtx, s.runtimes, mk, runtimes.ProbeOptions{FontCache: !s.cfg.NoFontCache, Timeout: 60 * time.Second}, parallel)
+	s.saveFontCaches()
+	for _, rt := range s.runtimes.List() {
+		if rt.Problem != "" {
+			s.log.Warn("runtime is not usable", "runtime", rt.Name, "path", rt.Path, "problem", rt.Problem)
+			continue
+		}
+		s.log.Info("runtime", "runtime", rt.Name, "path", rt.Path, "version", rt.Version, "source", rt.Source,
+			"packages", len(rt.Packages), "lib_dirs", len(rt.LibDirs), "font_cache", rt.FontCacheNote())
+	}
+	s.log.Info("runtimes probed", "runtimes", len(s.runtimes.List()), "took_ms", ms(time.Since(t0)))
 }
 
-func setEnv(env []string, kv string) []string {
-	k, _, _ := strings.Cut(kv, "=")
-	for i, e := range env {
-		if strings.HasPrefix(e, k+"=") {
-			env[i] = kv
-			return env
-		}
+// saveFontCaches writes the runtimes' font caches into a fresh state dir
+// (removed by Shutdown), from where every run binds its runtime's cache
+// read-only. Without it runs build their own cache.
+func (s *Server) saveFontCaches() {
+	have := false
+	for _, rt := range s.runtimes.List() {
+		have = have || rt.FontCache != nil
 	}
-	return append(env, kv)
-}
-
-// Runtimes is the set of configured runtimes.
-type Runtimes struct {
-	list   []*Runtime
-	byName map[string]*Runtime
-	byPath map[string]*Runtime
-	def    *Runtime
-}
-
-var runtimeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$`)
-
-// LoadRuntimes resolves the configured interpreters and their versions: the
-// system /usr/bin/python3 (unless disabled) and every runtime of the config.
-// A configured interpreter that does not work is an error at start-up.
-func LoadRuntimes(cfg *Config) (*Runtimes, error) {
-	rs := &Runtimes{byName: map[string]*Runtime{}, byPath: map[string]*Runtime{}}
-	var confs []RuntimeConfig
-	if !cfg.NoSystemPython {
-		confs = append(confs, RuntimeConfig{Path: SystemPython})
+	if !have {
+		return
 	}
-	confs = append(confs, cfg.Runtimes...)
-	if len(confs) == 0 {
-		return nil, fmt.Errorf("no runtimes: the system Python is disabled and none is configured")
+	dir, err := os.MkdirTemp("", "pycage-serve-")
+	if err == nil {
+		err = os.Chmod(dir, 0o755) // the jails read below it
 	}
-	for _, c := range confs {
-		rt, err := newRuntime(c)
-		if err != nil {
-			return nil, err
-		}
-		if _, dup := rs.byName[rt.Name]; dup {
-			return nil, fmt.Errorf("runtime %q (%s): the name is used twice", rt.Name, rt.Path)
-		}
-		rs.list = append(rs.list, rt)
-		rs.byName[rt.Name] = rt
-		if _, dup := rs.byPath[rt.Path]; !dup {
-			rs.byPath[rt.Path] = rt
-		}
+	if err == nil {
+		s.stateDir = dir
+		err = s.runtimes.SaveFontCaches(dir)
 	}
-	rs.def = rs.list[0]
-	if cfg.DefaultRuntime != "" {
-		d, ok := rs.byName[cfg.DefaultRuntime]
-		if !ok {
-			return nil, fmt.Errorf("default_runtime %q: no such runtime (have %s)", cfg.DefaultRuntime, strings.Join(rs.Names(), ", "))
-		}
-		rs.def = d
-	}
-	rs.def.Default = true
-	return rs, nil
-}
-
-func newRuntime(c RuntimeConfig) (*Runtime, error) {
-	if !filepath.IsAbs(c.Path) || filepath.Clean(c.Path) != c.Path {
-		return nil, fmt.Errorf("runtime %q: path %q must be a clean absolute path", c.Name, c.Path)
-	}
-	real, err := filepath.EvalSymlinks(c.Path)
 	if err != nil {
-		return nil, fmt.Errorf("runtime %q: %v", c.Name, err)
-	}
-	st, err := os.Stat(real)
-	if err != nil {
-		return nil, fmt.Errorf("runtime %q: %v", c.Name, err)
-	}
-	if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
-		return nil, fmt.Errorf("runtime %q: %s is not an executable file", c.Name, c.Path)
-	}
-	for _, e := range c.Env {
-		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
-			return nil, fmt.Errorf("runtime %q: env %q: want K=V", c.Name, e)
+		s.log.Warn("cannot save the matplotlib font caches; runs build their own", "error", err.Error())
+		for _, rt := range s.runtimes.List() {
+			rt.FontCache = nil
 		}
 	}
-	ver, err := probeVersion(c.Path)
-	if err != nil {
-		return nil, fmt.Errorf("runtime %q (%s): cannot get its version: %v", c.Name, c.Path, err)
-	}
-	name := c.Name
-	if name == "" {
-		name = "python" + majorMinor(ver)
-	}
-	if !runtimeName.MatchString(name) {
-		return nil, fmt.Errorf("runtime name %q: use letters, digits and . _ + - (at most 64)", name)
-	}
-	return &Runtime{Name: name, Path: c.Path, Version: ver, Env: c.Env, real: real}, nil
-}
-
-func majorMinor(v string) string {
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) >= 2 {
-		return parts[0] + "." + parts[1]
-	}
-	return v
-}
-
-var versionRe = regexp.MustCompile(`^\d+\.\d+\.\d+\S*$`)
-
-// probeVersion asks the interpreter (on the host, outside any jail; it is
-// the operator's own configured binary) for its version.
-func probeVersion(path string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, path, "-c", "import sys; v = sys.version_info; print('%d.%d.%d%s' % (v[0], v[1], v[2], '' if v[3] == 'final' else v[3][0] + str(v[4])))")
-	cmd.Env = []string{"PATH=" + jail.DefaultPATH, "LANG=C.UTF-8"}
-	cmd.Dir = "/"
-	out, err := cmd.Output()
-	if err != nil {
-		return "", err
-	}
-	v := strings.TrimSpace(string(out))
-	if !versionRe.MatchString(v) {
-		return "", fmt.Errorf("unexpected version output %q", v)
-	}
-	return v, nil
-}
-
-// Default is the runtime of a request that names none.
-func (rs *Runtimes) Default() *Runtime { return rs.def }
-
-// ByName finds a runtime by name; "" and "python3" (unless a runtime has
-// that name) are the default.
-func (rs *Runtimes) ByName(name string) (*Runtime, bool) {
-	if rt, ok := rs.byName[name]; ok {
-		return rt, true
-	}
-	if name == "" || name == "python3" || name == "python" {
-		return rs.def, true
-	}
-	return nil, false
-}
-
-// ByPath finds a runtime by its interpreter path (snekbox's
-// executable_path): the configured path or the file it resolves to.
-func (rs *Runtimes) ByPath(p string) (*Runtime, bool) {
-	if rt, ok := rs.byPath[p]; ok {
-		return rt, true
-	}
-	if !filepath.IsAbs(p) || strings.ContainsRune(p, 0) {
-		return nil, false
-	}
-	for _, rt := range rs.list {
-		if rt.real == p {
-			return rt, true
-		}
-	}
-	return nil, false
-}
-
-// List returns the runtimes in configuration order.
-func (rs *Runtimes) List() []*Runtime { return rs.list }
-
-// Names returns the runtime names, sorted.
-func (rs *Runtimes) Names() []string {
-	var n []string
-	for _, rt := range rs.list {
-		n = append(n, rt.Name)
-	}
-	sort.Strings(n)
-	return n
-}
-
-// Paths returns the interpreter paths, in configuration order.
-func (rs *Runtimes) Paths() []string {
-	var p []string
-	for _, rt := range rs.list {
-		p = append(p, rt.Path)
-	}
-	return p
 }

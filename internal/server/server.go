@@ -22,6 +22,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"sync"
@@ -30,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pycage/pycage/internal/jail"
+	"github.com/pycage/pycage/internal/runtimes"
 )
 
 // Server is the HTTP service. Create it with New, run it with Serve, stop
@@ -37,7 +39,7 @@ import (
 type Server struct {
 	cfg      Config
 	log      *slog.Logger
-	runtimes *Runtimes
+	runtimes *runtimes.Set
 	lim      *limiter
 	met      *metrics
 	http     *http.Server
@@ -47,6 +49,10 @@ type Server struct {
 	// grace period).
 	killCtx  context.Context
 	killRuns context.CancelFunc
+
+	// stateDir holds files every run binds read-only (the runtimes' font
+	// caches); removed by Shutdown.
+	stateDir string
 
 	mu     sync.Mutex
 	closed bool           // no new runs start
@@ -63,7 +69,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
-	rts, err := LoadRuntimes(&cfg)
+	rts, err := loadRuntimes(&cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +78,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	s.met = newMetrics(s.lim, cfg.MaxConcurrent, cfg.MaxQueue)
 	s.killCtx, s.killRuns = context.WithCancel(context.Background())
 	s.ready.ttl = time.Duration(cfg.ReadyCache)
-	s.checkRuntimes()
+	s.probeRuntimes()
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/eval", s.handleEval)
@@ -101,7 +107,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Runtimes returns the configured runtimes.
-func (s *Server) Runtimes() *Runtimes { return s.runtimes }
+func (s *Server) Runtimes() *runtimes.Set { return s.runtimes }
 
 // Config returns the effective (normalized) configuration.
 func (s *Server) Config() Config { return s.cfg }
@@ -142,6 +148,9 @@ func (s *Server) Shutdown(grace time.Duration, force <-chan struct{}) error {
 	defer cancel2()
 	s.http.Shutdown(ctx2)
 	s.http.Close()
+	if s.stateDir != "" {
+		os.RemoveAll(s.stateDir)
+	}
 	return nil
 }
 
@@ -517,8 +526,9 @@ func reasonLabel(r string) string {
 	return r
 }
 
-// baseSpec is the default Python policy for rt with the service's limits.
-func (s *Server) baseSpec(rt *Runtime, args []string, lim Limits, files []jail.File, collect bool) *jail.Spec {
+// baseSpec is the default Python policy for rt with the service's limits:
+// rt's prefix and lib dirs bound read-only, its font cache copied in.
+func (s *Server) baseSpec(rt *runtimes.Runtime, args []string, lim Limits, files []jail.File, collect bool) *jail.Spec {
 	spec := jail.DefaultSpec(append([]string{rt.Path}, args...))
 	rt.Apply(spec)
 	spec.Limits.Wall = time.Duration(lim.Wall)
@@ -538,6 +548,9 @@ func (s *Server) baseSpec(rt *Runtime, args []string, lim Limits, files []jail.F
 		}
 	}
 	spec.Files = files
+	if !s.cfg.NoFontCache {
+		rt.AddFontCache(spec)
+	}
 	if collect {
 		spec.Collect = &jail.CollectSpec{
 			MaxFiles:    s.cfg.Files.MaxFiles,

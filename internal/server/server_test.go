@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pycage/pycage/internal/jail"
+	"github.com/pycage/pycage/internal/runtimes"
 )
 
 func TestPyRepr(t *testing.T) {
@@ -299,5 +300,25 @@ func TestOpenAPIInSync(t *testing.T) {
 	}
 	if bytes.Contains(openapiYAML, []byte("\t")) {
 		t.Error("openapi.yaml has a tab (not valid YAML indentation)")
+	}
+}
+
+func TestEvalFlagsPython2(t *testing.T) {
+	py3 := &runtimes.Runtime{Version: "3.11.2"}
+	py2 := &runtimes.Runtime{Version: "2.7.18"}
+	for _, c := range []struct {
+		in   []string
+		rt   *runtimes.Runtime
+		want string
+	}{
+		{[]string{"-Bqu"}, py3, "-Bqu"},
+		{[]string{"-Bqu"}, py2, "-Bu"},
+		{[]string{"-q", "-B"}, py2, "-B"},
+		{[]string{"-W", "ignore", "-qB"}, py2, "-W ignore -B"},
+		{[]string{"--quiet"}, py2, "--quiet"},
+	} {
+		if got := strings.Join(evalFlags(c.in, c.rt), " "); got != c.want {
+			t.Errorf("%v %s: %q, want %q", c.in, c.rt.Version, got, c.want)
+		}
 	}
 }
