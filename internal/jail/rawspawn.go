@@ -24,7 +24,6 @@ package jail
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -80,7 +79,8 @@ type rawProg struct {
 	base  uintptr  // &mem[0]
 	slots []int32  // fds and other results of ops
 
-	setupEnd                        int // ops[:setupEnd]: PID 1's setup
+	preEnd                          int // ops[:preEnd]: PID 1 before the id maps exist (host trees)
+	setupEnd                        int // ops[preEnd:setupEnd]: PID 1's setup
 	postEnd                         int // ops[setupEnd:postEnd]: PID 1 after the fork; then the command
 	forkOp                          int // op index reported when the fork fails
 	slotExecR, slotExecW, slotSigFD int
@@ -91,6 +91,9 @@ type rawProg struct {
 	ctlFD   int32
 	repFD   int32
 	nCgroup int
+	// treeFDs are the fds (in PID 1) of the bind trees the parent opened,
+	// in the order of rawOpts.trees' mount indexes.
+	treeFDs []int32
 
 	// Data for the parent (not used by the child).
 	execNames []string // exec candidates
@@ -141,6 +144,7 @@ type rawBuilder struct {
 	// slotFix: ops whose argument is the address of a slot.
 	slotFix [][3]int // op, argument, slot
 	nslot   int
+	preset  [][2]int // slot, value: slots that start with a value (given fds)
 	cur     rawDesc
 	strs    map[string]int
 	empty   int // ""
@@ -148,7 +152,10 @@ type rawBuilder struct {
 }
 
 func newRawBuilder() *rawBuilder {
-	b := &rawBuilder{strs: map[string]int{}, nslot: 1} // slot 0 stays -1
+	// Sized for the default policy (about 550 ops, 14 KiB of arena) so
+	// that the slices do not grow.
+	b := &rawBuilder{strs: make(map[string]int, 256), nslot: 1, // slot 0 stays -1
+		ops: make([]rawOp, 0, 768), desc: make([]rawDesc, 0, 768), ar: make([]byte, 0, 24<<10)}
 	b.empty = b.str("")
 	b.howDir = b.words(unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, unix.RESOLVE_IN_ROOT|unix.RESOLVE_NO_MAGICLINKS)
 	return b
@@ -407,13 +414,27 @@ func rawUnsupported(spec *Spec) string {
 	return ""
 }
 
-// compileRaw compiles spec into the child program. nCgroup is the number
-// of the command's cgroup.procs files; rootBase is where the new root is
-// attached before pivot_root ("/tmp" or "/mnt").
-func compileRaw(spec *Spec, filter *seccomp.Filter, nCgroup int, rootBase string) (*rawProg, error) {
+// rawOpts are the parts of a raw program that depend on the parent's state.
+type rawOpts struct {
+	// nCgroup is the number of the command's cgroup.procs files
+	// (Group.CommandProcs) the command writes itself into.
+	nCgroup int
+	// rootBase is where the new root is attached before pivot_root.
+	rootBase string
+	// trees are bind trees the parent opened (OpenBindTrees), by index in
+	// Spec.Mounts; nil: PID 1 opens them.
+	trees map[int]int
+}
+
+// compileRaw compiles spec into the child program.
+func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error) {
 	if why := rawUnsupported(spec); why != "" {
 		return nil, fmt.Errorf("raw spawn: %s", why)
 	}
+	if o.rootBase == "" {
+		o.rootBase = "/tmp"
+	}
+	nCgroup := o.nCgroup
 	b := newRawBuilder()
 	p := &rawProg{nCgroup: nCgroup}
 
@@ -429,6 +450,29 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, nCgroup int, rootBase string
 	}
 	p.ctlFD, p.repFD = int32(k), int32(k+1)
 	cgBase := k + 2
+	// Parent-opened bind trees follow the cgroup files.
+	var treeIdx []int
+	for i := range o.trees {
+		treeIdx = append(treeIdx, i)
+	}
+	sort.Ints(treeIdx)
+	givenTrees := map[int]int{} // mount index -> slot holding the fd
+	for j, i := range treeIdx {
+		s := b.newSlot()
+		b.preset = append(b.preset, [2]int{s, cgBase + nCgroup + j})
+		givenTrees[i] = s
+		p.treeFDs = append(p.treeFDs, int32(cgBase+nCgroup+j))
+	}
+
+	// Before the id maps exist (PID 1 runs as the parent's kuid, with
+	// every capability in the new user namespace): make the mount tree
+	// private and clone the host trees, while the parent writes the maps.
+	var trees map[int]int
+	var devs map[string]int
+	if spec.Namespaces.Mount {
+		trees, devs = b.hostTrees(spec, o.trees != nil, givenTrees)
+	}
+	p.preEnd = len(b.ops)
 
 	// Identity: the jail's uid and gid inside the user namespace, with
 	// just the capabilities setup needs (and those the command keeps);
@@ -467,7 +511,7 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, nCgroup int, rootBase string
 	}
 
 	if spec.Namespaces.Mount {
-		if err := b.mounts(spec, rootBase); err != nil {
+		if err := b.mounts(spec, o.rootBase, trees, devs); err != nil {
 			return nil, err
 		}
 	}
@@ -659,17 +703,27 @@ func (b *rawBuilder) exec(spec *Spec, p *rawProg) error {
 	return nil
 }
 
-// mounts emits setupJail's mount-namespace part (rootfs.go), in its order.
-func (b *rawBuilder) mounts(spec *Spec, rootBase string) error {
+// hostTrees emits the first part of setupJail's mount-namespace work:
+// make the tree private, then detached copies of every bind source (unless
+// the parent opened them: given) and /dev node, before anything covers the
+// host paths. It returns the slots of the trees by mount index and of the
+// /dev nodes by name.
+func (b *rawBuilder) hostTrees(spec *Spec, parentOpened bool, given map[int]int) (map[int]int, map[string]int) {
 	b.at("make private", "/")
 	b.sys(unix.SYS_MOUNT, mem(b.str("none")), mem(b.str("/")), cint(0), cst(unix.MS_REC|unix.MS_PRIVATE), cint(0))
 
-	// openHostTrees: detached copies of every bind source and /dev node,
-	// before anything covers the host paths.
 	fdcwd := unix.AT_FDCWD
 	trees := map[int]int{}
 	for i, m := range spec.Mounts {
 		if m.Kind != MountBind {
+			continue
+		}
+		if parentOpened {
+			if s, ok := given[i]; ok {
+				trees[i] = s
+			} else {
+				trees[i] = 0 // an optional source that does not exist: slot 0 is -1
+			}
 			continue
 		}
 		obj := m.Src + " -> " + m.Dst
@@ -680,18 +734,8 @@ func (b *rawBuilder) mounts(spec *Spec, rootBase string) error {
 		if !m.Mandatory {
 			b.ops[len(b.ops)-1].skipOn = uint16(unix.ENOENT)
 		}
-		attr := uint64(unix.MOUNT_ATTR_NOSUID)
-		if !m.RW {
-			attr |= unix.MOUNT_ATTR_RDONLY
-		}
-		if m.NoDev {
-			attr |= unix.MOUNT_ATTR_NODEV
-		}
-		if m.NoExec {
-			attr |= unix.MOUNT_ATTR_NOEXEC
-		}
 		b.at("bind (set read-only)", obj)
-		b.setattr(t, unix.AT_RECURSIVE, attr, 0)
+		b.setattr(t, unix.AT_RECURSIVE, bindAttr(m), 0)
 		b.skipTo(from, len(b.ops), len(b.ops))
 		trees[i] = t
 	}
@@ -705,7 +749,28 @@ func (b *rawBuilder) mounts(spec *Spec, rootBase string) error {
 			dev[n] = t
 		}
 	}
+	return trees, dev
+}
 
+// bindAttr are the mount attributes of a bind (rootfs.OpenBindTrees).
+func bindAttr(m Mount) uint64 {
+	attr := uint64(unix.MOUNT_ATTR_NOSUID)
+	if !m.RW {
+		attr |= unix.MOUNT_ATTR_RDONLY
+	}
+	if m.NoDev {
+		attr |= unix.MOUNT_ATTR_NODEV
+	}
+	if m.NoExec {
+		attr |= unix.MOUNT_ATTR_NOEXEC
+	}
+	return attr
+}
+
+// mounts emits the rest of setupJail's mount-namespace part (rootfs.go), in
+// its order: the new root, /dev, /proc, the mounts, /etc, pivot_root.
+func (b *rawBuilder) mounts(spec *Spec, rootBase string, trees map[int]int, dev map[string]int) error {
+	fdcwd := unix.AT_FDCWD
 	// mountRoot
 	var etc int64
 	for _, c := range spec.EtcFiles {
@@ -944,6 +1009,9 @@ func (b *rawBuilder) finish(p *rawProg) (*rawProg, error) {
 	for i := range p.slots {
 		p.slots[i] = -1
 	}
+	for _, ps := range b.preset {
+		p.slots[ps[0]] = int32(ps[1])
+	}
 	for _, f := range b.slotFix {
 		op := &p.ops[f[0]]
 		op.a[f[1]] = uintptr(unsafe.Pointer(&p.slots[f[2]]))
@@ -1043,6 +1111,8 @@ type rawProc struct {
 
 	mu     sync.Mutex
 	closed bool
+
+	parentTrace string
 }
 
 func monoNow() int64 {
@@ -1055,20 +1125,26 @@ func monoNow() int64 {
 // maps and cgroups are in place.
 func (r *runner) startRaw(filter *seccomp.Filter, in, out, errw *os.File) (jailProc, *SetupError) {
 	spec := r.spec
+	// The raw path's group is not split (see Run): PID 1 is one thread,
+	// and the pids limit is one higher instead.
 	var cgFiles []*os.File
-	if r.group != nil && spec.Limits.Pids > 0 {
-		var err error
-		cgFiles, err = r.group.CommandProcs()
+	// As root, the parent opens the bind trees (sources under directories
+	// the jail's user cannot enter still work), as on the Go path.
+	var trees map[int]int
+	if spec.Namespaces.Mount && os.Geteuid() == 0 {
+		t, err := OpenBindTrees(spec)
 		if err != nil {
-			return nil, setupErr(ExitSetup, "open the command's cgroup: %v", err)
+			return nil, setupErr(ExitSetup, "%v", err)
 		}
+		trees = t
+		defer func() {
+			for _, fd := range trees {
+				unix.Close(fd)
+			}
+		}()
 	}
-	defer func() {
-		for _, f := range cgFiles {
-			f.Close()
-		}
-	}()
-	prog, err := compileRaw(spec, filter, len(cgFiles), rootBase())
+	tCompile := time.Now()
+	prog, err := compileRaw(spec, filter, rawOpts{nCgroup: len(cgFiles), rootBase: rootBase(), trees: trees})
 	if err != nil {
 		return nil, setupErr(ExitSetup, "%v", err)
 	}
@@ -1086,7 +1162,7 @@ func (r *runner) startRaw(filter *seccomp.Filter, in, out, errw *os.File) (jailP
 	defer repW.Close()
 
 	// The fd layout of PID 1 (see the package comment above).
-	n := int(prog.repFD) + 1 + len(cgFiles)
+	n := int(prog.repFD) + 1 + len(cgFiles) + len(prog.treeFDs)
 	prog.fds = make([]rawFD, n)
 	for i := range prog.fds {
 		prog.fds[i].src = -1
@@ -1107,6 +1183,14 @@ func (r *runner) startRaw(filter *seccomp.Filter, in, out, errw *os.File) (jailP
 	set(int(prog.repFD), repW.Fd(), true)
 	for i, f := range cgFiles {
 		set(int(prog.repFD)+1+i, f.Fd(), true)
+	}
+	treeIdx := make([]int, 0, len(trees))
+	for i := range trees {
+		treeIdx = append(treeIdx, i)
+	}
+	sort.Ints(treeIdx)
+	for j, i := range treeIdx {
+		set(int(prog.treeFDs[j]), uintptr(trees[i]), true)
 	}
 	next := int32(n)
 	for _, f := range prog.fds {
@@ -1147,6 +1231,7 @@ func (r *runner) startRaw(filter *seccomp.Filter, in, out, errw *os.File) (jailP
 		return nil, setupErr(ExitSetup, "start jail init: clone3: %s", errText(unix.Errno(e)))
 	}
 	p.pid, p.pidfd = int(pid), int(prog.pidfd)
+	tCloned := time.Now()
 	ctlR.Close()
 	repW.Close()
 	for _, f := range cgFiles {
@@ -1154,9 +1239,17 @@ func (r *runner) startRaw(filter *seccomp.Filter, in, out, errw *os.File) (jailP
 	}
 	cgFiles = nil
 
+	// On a failure from here, a failure PID 1 reported comes first (it
+	// may be the cause: a map write fails when PID 1 died of a bad bind).
 	fail := func(format string, a ...any) (jailProc, *SetupError) {
 		p.kill()
 		p.wait()
+		var buf [rawRecSize]byte
+		if _, err := readFull(p.repR, buf[:]); err == nil && binary.LittleEndian.Uint64(buf[0:]) == recError {
+			msg, code := prog.message(int(binary.LittleEndian.Uint64(buf[8:])), int(binary.LittleEndian.Uint64(buf[16:])), int(binary.LittleEndian.Uint64(buf[24:])))
+			p.release()
+			return nil, setupErr(code, "%s", msg)
+		}
 		p.release()
 		return nil, setupErr(ExitSetup, format, a...)
 	}
@@ -1165,20 +1258,30 @@ func (r *runner) startRaw(filter *seccomp.Filter, in, out, errw *os.File) (jailP
 		if err := writeIDMap(p.pid, "uid_map", uids); err != nil {
 			return fail("%v", err)
 		}
-		if err := os.WriteFile(fmt.Sprintf("/proc/%d/setgroups", p.pid), []byte("deny"), 0); err != nil {
-			return fail("write setgroups: %v", err)
+		if err := writeProc(p.pid, "setgroups", "deny"); err != nil {
+			return fail("write setgroups: %s", errText(err))
 		}
 		if err := writeIDMap(p.pid, "gid_map", gids); err != nil {
 			return fail("%v", err)
 		}
 	}
+	tMapped := time.Now()
+	r.setProc(p)
+	if _, err := ctlW.Write([]byte{'g'}); err != nil {
+		return fail("start jail init: %v", err)
+	}
+	// PID 1 builds the tree while its cgroups are set: it forks the
+	// command only after 'c'. (The kernel memory of the tree is charged
+	// to pycage's cgroup; the command's, to the run's.)
 	if r.group != nil {
 		if err := r.group.Add(p.pid); err != nil {
 			return fail("%v", err)
 		}
 	}
-	r.setProc(p)
-	if _, err := ctlW.Write([]byte{'g'}); err != nil {
+	if traceOn {
+		p.parentTrace = fmt.Sprintf("compile %v, clone3 %v, id maps %v, cgroup add %v", p.t0.Sub(tCompile), tCloned.Sub(p.t0), tMapped.Sub(tCloned), time.Since(tMapped))
+	}
+	if _, err := ctlW.Write([]byte{'c'}); err != nil {
 		return fail("start jail init: %v", err)
 	}
 	go p.readReports()
@@ -1190,15 +1293,24 @@ func writeIDMap(pid int, file string, m []syscall.SysProcIDMap) error {
 	for _, e := range m {
 		fmt.Fprintf(&sb, "%d %d %d\n", e.ContainerID, e.HostID, e.Size)
 	}
-	name := fmt.Sprintf("/proc/%d/%s", pid, file)
-	if err := os.WriteFile(name, []byte(sb.String()), 0); err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
+	if err := writeProc(pid, file, sb.String()); err != nil {
 		return fmt.Errorf("write %s: %s", file, errText(err))
 	}
 	return nil
+}
+
+// writeProc writes /proc/PID/file in one write(2).
+func writeProc(pid int, file, data string) error {
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/"+file, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	n, err := unix.Write(fd, []byte(data))
+	if err == nil && n != len(data) {
+		err = unix.EIO
+	}
+	return err
 }
 
 // readReports turns the child's records into reports.
@@ -1225,8 +1337,8 @@ func (p *rawProc) readReports() {
 			m := report{Kind: "started", SetupNs: rec.T3 - rec.T1}
 			if traceOn {
 				rel := func(t int64) time.Duration { return time.Duration(t - p.mono0) }
-				m.trace = fmt.Sprintf("raw spawn: %d ops; PID 1 ready at %v, set up at %v, command exec'd at %v (reported %v)",
-					len(p.prog.ops), rel(rec.T1), rel(rec.T2), rel(rec.T3), time.Since(p.t0))
+				m.trace = fmt.Sprintf("raw spawn: %s; %d ops; PID 1 ready at %v, set up at %v, command exec'd at %v (reported %v)",
+					p.parentTrace, len(p.prog.ops), rel(rec.T1), rel(rec.T2), rel(rec.T3), time.Since(p.t0))
 			}
 			p.evs <- m
 		case recExit:

@@ -321,6 +321,20 @@ func (p *rawProg) execve(t int, argv, envp uintptr) (uintptr, uintptr) {
 	return 0, uintptr(unix.ENOENT)
 }
 
+// waitCtl reads one byte from the ctl pipe and says whether it is want.
+//
+//go:nosplit
+//go:norace
+func (p *rawProg) waitCtl(want byte) bool {
+	for {
+		r, e := rawSys(unix.SYS_READ, uintptr(p.ctlFD), p.ctlBufAddr, 1, 0, 0, 0)
+		if e == uintptr(unix.EINTR) {
+			continue
+		}
+		return e == 0 && r == 1 && p.ctlBuf[0] == want
+	}
+}
+
 // rawChild is the jail's PID 1 from the clone on. It never returns.
 //
 //go:nosplit
@@ -363,27 +377,28 @@ func rawChild(p *rawProg) {
 	rawSys(unix.SYS_CLOSE_RANGE, uintptr(n), ^uintptr(0)>>32, 0, 0, 0, 0)
 
 	// The jail dies with the parent's thread. The parent may be gone
-	// already: then the read below sees EOF (we hold no write end).
+	// already: then the reads below see EOF (we hold no write end).
 	rawSys(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0, 0)
-	// Wait until the parent has written the id maps and placed us in the
-	// run's cgroups.
-	for {
-		r, e := rawSys(unix.SYS_READ, uintptr(p.ctlFD), p.ctlBufAddr, 1, 0, 0, 0)
-		if e == uintptr(unix.EINTR) {
-			continue
-		}
-		if e != 0 || r != 1 || p.ctlBuf[0] != 'g' {
-			rawExit(1)
-		}
-		break
+	rep := uintptr(p.repFD)
+	// While the parent writes the id maps: the host trees.
+	if i := p.run(0, p.preEnd); i >= 0 {
+		p.report(rep, recError, int64(i), int64(p.errno), 0)
+		rawExit(1)
+	}
+	// 'g': the id maps are written; then the setup.
+	if !p.waitCtl('g') {
+		rawExit(1)
 	}
 	p.tReady = p.now()
-	rep := uintptr(p.repFD)
-	if i := p.run(0, p.setupEnd); i >= 0 {
+	if i := p.run(p.preEnd, p.setupEnd); i >= 0 {
 		p.report(rep, recError, int64(i), int64(p.errno), 0)
 		rawExit(1)
 	}
 	p.tSetup = p.now()
+	// 'c': we are in the run's cgroups, so is what we fork.
+	if !p.waitCtl('c') {
+		rawExit(1)
+	}
 
 	// Start the command.
 	pid, e := rawSys(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sort"
 	"sync"
 	"syscall"
 	"time"
@@ -207,6 +208,8 @@ func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
 		return setupFail(setupErr(ExitSetup, "seccomp: %v", err))
 	}
 
+	raw := spawnRaw(spec)
+
 	// cgroups
 	var group *cgroup.Group
 	needs := spec.Limits.cgroupNeeds()
@@ -224,9 +227,15 @@ func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
 				}
 			}
 			// The pids limit counts the command's tasks only, not init's Go
-			// threads: the command gets a cgroup leaf of its own.
+			// threads: the command gets a cgroup leaf of its own. The raw
+			// path's PID 1 is one thread: its group is not split (each
+			// migration costs an RCU grace period), the limit is one higher.
 			cl := cgroup.Limits{Memory: spec.Limits.Memory, MemorySwap: spec.Limits.MemorySwap, Pids: spec.Limits.Pids,
 				CPUMsPerSec: spec.Limits.CPUMsPerSec, AllowWeaker: spec.AllowWeaker, SplitCommand: spec.Limits.Pids > 0}
+			if raw && cl.Pids > 0 {
+				cl.Pids++
+				cl.SplitCommand = false
+			}
 			if spec.Limits.MaxCPUs > 0 {
 				cl.CPUs = cpuList(spec.Limits.MaxCPUs)
 			}
@@ -249,7 +258,7 @@ func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
 		res.Weakened = append(res.Weakened, needs...)
 	}
 
-	r := &runner{spec: spec, group: group, res: res}
+	r := &runner{spec: spec, group: group, res: res, raw: raw}
 	return r.run(ctx, filter, stdio)
 }
 
@@ -267,6 +276,7 @@ type runner struct {
 	spec  *Spec
 	group *cgroup.Group
 	res   *Result
+	raw   bool // the raw spawn path (rawspawn.go), else the Go init
 	proc  jailProc
 
 	mu       sync.Mutex
@@ -401,7 +411,7 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 	r.done = make(chan struct{})
 	var proc jailProc
 	var startErr *SetupError
-	if spawnRaw(spec) {
+	if r.raw {
 		proc, startErr = r.startRaw(filter, stdin, stdout, stderr)
 	} else {
 		proc, startErr = r.startGo(filter, stdin, stdout, stderr)
@@ -641,9 +651,36 @@ func (r *runner) startGo(filter *seccomp.Filter, stdin, stdout, stderr *os.File)
 		}
 		cmd.ExtraFiles = append(cmd.ExtraFiles, cgFiles...)
 	}
+	// As root, the parent opens the bind trees (payload.TreeMounts): a
+	// source under a directory the jail's user cannot enter still works.
+	var treeMounts []int
+	var treeFiles []*os.File
+	if ns.Mount && os.Geteuid() == 0 {
+		trees, err := OpenBindTrees(spec)
+		if err != nil {
+			for _, f := range cgFiles {
+				f.Close()
+			}
+			ctlW.Close()
+			repR.Close()
+			return nil, setupErr(ExitSetup, "%v", err)
+		}
+		treeMounts = make([]int, 0, len(trees))
+		for i := range trees {
+			treeMounts = append(treeMounts, i)
+		}
+		sort.Ints(treeMounts)
+		for _, i := range treeMounts {
+			treeFiles = append(treeFiles, os.NewFile(uintptr(trees[i]), fmt.Sprintf("bind-tree-%d", i)))
+		}
+		cmd.ExtraFiles = append(cmd.ExtraFiles, treeFiles...)
+	}
 	err = cmd.Start()
 	nCgroupFDs := len(cgFiles)
 	for _, f := range cgFiles {
+		f.Close()
+	}
+	for _, f := range treeFiles {
 		f.Close()
 	}
 	if err != nil {
@@ -655,7 +692,7 @@ func (r *runner) startGo(filter *seccomp.Filter, stdin, stdout, stderr *os.File)
 	pid := cmd.Process.Pid
 	r.setProc(p)
 
-	pl := payload{Spec: spec, Direct: canStartDirect(spec) && nCgroupFDs == 0, CgroupFDs: nCgroupFDs}
+	pl := payload{Spec: spec, Direct: canStartDirect(spec) && nCgroupFDs == 0, CgroupFDs: nCgroupFDs, TreeMounts: treeMounts}
 	if filter != nil {
 		pl.Filter = make([]SockFilter, len(filter.Insns))
 		for i, in := range filter.Insns {
