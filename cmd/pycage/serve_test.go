@@ -991,11 +991,12 @@ func TestServeGracefulShutdown(t *testing.T) {
 // /usr (a pyenv build under /root/.pyenv) is bound read-only into the jail
 // at the same path, and requests can choose it by name and by path.
 //
-// /root is mode 0700 on this host and the jail's init, a user namespace
-// mapped to uid 65534, cannot reach a bind source below it (EACCES; see
-// docs/api.md, "Runtimes"). The service therefore runs in a private mount
-// namespace where /root is a world-traversable tmpfs holding just the pyenv
-// prefix, at its own path (pyenv builds have their prefix as rpath).
+// /root is mode 0700 on this host and, where the engine opens bind sources
+// in the jail's init (a user namespace mapped to uid 65534), a bind source
+// below it fails with EACCES (see docs/runtimes.md). The service therefore
+// runs in a private mount namespace where /root is a world-traversable tmpfs
+// holding just the pyenv prefix, at its own path (pyenv builds have their
+// prefix as rpath). cmd/pycage/runtimes_test.go covers every pyenv version.
 func TestServeRuntimeOutsideUsr(t *testing.T) {
 	var prefix string
 	for _, v := range []string{"3.13.0", "3.12.1"} {
