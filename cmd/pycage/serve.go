@@ -116,6 +116,7 @@ func cmdServe(args []string) int {
 		return nil
 	})
 	def("default-runtime", "runtime of requests that name none (the system Python)", func(c *server.Config, v string) error { c.DefaultRuntime = v; return nil })
+	def("discover-pyenv", "a pyenv root: each versions/*/bin/python3 becomes a runtime", func(c *server.Config, v string) error { c.DiscoverPyenv = v; return nil })
 	def("cgroup-parent", "parent cgroup of the runs (default: pycage/ under the service's cgroup)", func(c *server.Config, v string) error { c.CgroupParent = v; return nil })
 	def("log-format", "json or text (json)", func(c *server.Config, v string) error { c.LogFormat = v; return nil })
 	def("log-level", "debug, info, warn or error (info)", func(c *server.Config, v string) error { c.LogLevel = v; return nil })
