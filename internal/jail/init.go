@@ -204,6 +204,7 @@ func runInit() {
 				}
 			case "signal":
 				unix.Kill(stage, syscall.Signal(c.Signal))
+
 			}
 		}
 	}()

@@ -32,6 +32,12 @@ type IO struct {
 	// Signals, if set, are relayed to the command (pycage's own SIGTERM,
 	// SIGINT, ...).
 	Signals <-chan os.Signal
+	// Begin, if set, defers the run's clocks: the wall-time and CPU limits
+	// are armed, and Result.Wall and Result.CPU measured, from the moment
+	// Begin is closed instead of from the command's start. A warm pool
+	// starts an interpreter first and closes Begin when it hands it a
+	// program.
+	Begin <-chan struct{}
 }
 
 // SetupError is a failure to build or start the jail. It names the step and
@@ -227,15 +233,11 @@ func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
 				}
 			}
 			// The pids limit counts the command's tasks only, not init's Go
-			// threads: the command gets a cgroup leaf of its own. The raw
-			// path's PID 1 is one thread: its group is not split (each
-			// migration costs an RCU grace period), the limit is one higher.
+			// threads: the command gets a cgroup leaf of its own. On the raw
+			// path, PID 1 is not in the run's cgroups at all, only the
+			// command's processes (rawProc.placeCommand): no split.
 			cl := cgroup.Limits{Memory: spec.Limits.Memory, MemorySwap: spec.Limits.MemorySwap, Pids: spec.Limits.Pids,
-				CPUMsPerSec: spec.Limits.CPUMsPerSec, AllowWeaker: spec.AllowWeaker, SplitCommand: spec.Limits.Pids > 0}
-			if raw && cl.Pids > 0 {
-				cl.Pids++
-				cl.SplitCommand = false
-			}
+				CPUMsPerSec: spec.Limits.CPUMsPerSec, AllowWeaker: spec.AllowWeaker, SplitCommand: spec.Limits.Pids > 0 && !raw}
 			if spec.Limits.MaxCPUs > 0 {
 				cl.CPUs = cpuList(spec.Limits.MaxCPUs)
 			}
@@ -247,7 +249,13 @@ func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
 				group = nil
 				res.Weakened = append(res.Weakened, needs...)
 			default:
-				defer group.Remove()
+				defer func() {
+					t := time.Now()
+					group.Remove()
+					if traceOn {
+						fmt.Fprintf(os.Stderr, "pycage trace: cgroups removed in %v\n", time.Since(t))
+					}
+				}()
 				res.Weakened = group.Weakened()
 			}
 		}
@@ -424,7 +432,7 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 	tSpawned := time.Now()
 	defer proc.release()
 
-	var started time.Time
+	var started, tExit time.Time
 	var exitMsg *report
 	var setupMsg *report
 	// Setup must finish in bounded time too.
@@ -434,6 +442,23 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 	ctxDone := ctx.Done()
 	sigs := stdio.Signals
 	reports := proc.reports()
+	var beginCh <-chan struct{}
+	var cpuBase time.Duration
+	var wallT *time.Timer
+	armClocks := func() {
+		if spec.Limits.Wall > 0 {
+			wallT = time.NewTimer(spec.Limits.Wall)
+			wallTimer = wallT.C
+		}
+		if spec.Limits.CPU > 0 && r.group != nil {
+			go r.watchCPU(spec.Limits.CPU + cpuBase)
+		}
+	}
+	defer func() {
+		if wallT != nil {
+			wallT.Stop()
+		}
+	}()
 loop:
 	for {
 		select {
@@ -451,21 +476,26 @@ loop:
 					}
 				}
 				setupTimer.Stop()
-				if spec.Limits.Wall > 0 {
-					t := time.NewTimer(spec.Limits.Wall)
-					defer t.Stop()
-					wallTimer = t.C
+				if stdio.Begin != nil {
+					beginCh = stdio.Begin
+					break
 				}
-				if spec.Limits.CPU > 0 && r.group != nil {
-					go r.watchCPU(spec.Limits.CPU)
-				}
+				armClocks()
 			case "error":
 				mm := m
 				setupMsg = &mm
 			case "exit":
 				mm := m
 				exitMsg = &mm
+				tExit = time.Now()
 			}
+		case <-beginCh:
+			beginCh = nil
+			started = time.Now()
+			if r.group != nil {
+				cpuBase, _ = r.group.CPUUsage()
+			}
+			armClocks()
 		case <-wallTimer:
 			r.stop(ReasonWallTimeout)
 			wallTimer = nil
@@ -484,6 +514,7 @@ loop:
 	close(r.done)
 	end := time.Now()
 	copiers.Wait()
+	tCopied := time.Now()
 	if r.group != nil {
 		r.group.Kill()
 	}
@@ -493,7 +524,7 @@ loop:
 	}
 	if r.group != nil {
 		if st, err := r.group.Stats(); err == nil {
-			res.CPU = st.CPU
+			res.CPU = st.CPU - cpuBase
 			res.PeakMemory = st.MemoryPeak
 			res.OOMKills = st.OOMKills
 			res.PidsLimitHit = st.PidsLimitHit
@@ -524,7 +555,8 @@ loop:
 		return fail(setupErr(ExitSetup, "%s", msg))
 	}
 	if traceOn {
-		fmt.Fprintf(os.Stderr, "pycage trace: ended at %v, torn down at %v\n", end.Sub(t0), time.Since(t0))
+		fmt.Fprintf(os.Stderr, "pycage trace: exit reported at %v, init reaped at %v, output closed at %v, ended at %v, torn down at %v\n",
+			tExit.Sub(t0), end.Sub(t0), tCopied.Sub(t0), end.Sub(t0), time.Since(t0))
 	}
 
 	// The command's own status, when init lived to report it.
