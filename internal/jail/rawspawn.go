@@ -17,10 +17,11 @@ package jail
 //
 //	0,1,2  the command's stdio
 //	PassFDs at their own numbers
-//	K      ctl: 'g' from the parent once set up, then 2-byte commands
+//	K      ctl: 'g' once the id maps are written, 'c' once the command's
+//	       process is in the run's cgroups, then 2-byte commands
 //	       ('k' 0: kill everything; 's' N: send signal N to the command)
 //	K+1    report: rawRec records to the parent
-//	K+2... the command's cgroup.procs files (Group.CommandProcs)
+//	K+2... bind trees the parent opened (when root)
 
 import (
 	"encoding/binary"
@@ -58,6 +59,12 @@ type cloneArgs struct {
 
 const unsafeSizeofCloneArgs = unsafe.Sizeof(cloneArgs{})
 
+// rawStackSize is the stack of PID 1 and of the command before execve in
+// the CLONE_VM variant. The linker bounds the nosplit chain of the child
+// code to under 1 KiB; the rest is margin (and the kernel's signal frame,
+// although every signal stays blocked).
+const rawStackSize = 32 << 10
+
 // rawDesc says what an op does, for the error message: "step object: ERRNO".
 type rawDesc struct {
 	step, object string
@@ -79,18 +86,20 @@ type rawProg struct {
 	base  uintptr  // &mem[0]
 	slots []int32  // fds and other results of ops
 
-	preEnd                          int // ops[:preEnd]: PID 1 before the id maps exist (host trees)
-	setupEnd                        int // ops[preEnd:setupEnd]: PID 1's setup
-	postEnd                         int // ops[setupEnd:postEnd]: PID 1 after the fork; then the command
-	forkOp                          int // op index reported when the fork fails
-	slotExecR, slotExecW, slotSigFD int
+	// The sections of ops, in order: PID 1 before the id maps exist (host
+	// trees); its identity; after it forked the command's process; its
+	// setup (the tree, network, hostname); once the command runs; then
+	// the command's process before execve.
+	preEnd, identEnd, forkedEnd, setupEnd, postEnd int
+
+	forkOp                                            int // op index reported when the fork fails
+	slotExecR, slotExecW, slotGoR, slotGoW, slotSigFD int
 
 	// The fd layout of PID 1 (fds[t].src -1: t is closed).
-	fds     []rawFD
-	fdNext  int32 // above every source and target
-	ctlFD   int32
-	repFD   int32
-	nCgroup int
+	fds    []rawFD
+	fdNext int32 // above every source and target
+	ctlFD  int32
+	repFD  int32
 	// treeFDs are the fds (in PID 1) of the bind trees the parent opened,
 	// in the order of rawOpts.trees' mount indexes.
 	treeFDs []int32
@@ -99,6 +108,17 @@ type rawProg struct {
 	execNames []string // exec candidates
 	execName  string   // Args[0] or ExecPath
 	pathEnv   string   // PATH searched ("" when the name has a slash)
+
+	trace bool // PID 1 passes on the command's timing record
+	// vm: the CLONE_VM variant (rawspawn_amd64.s): PID 1 shares the
+	// parent's memory and runs on stack1; the command is vforked on stack2.
+	vm bool
+	// childEntry, commandEntry: code addresses of rawChild and rawCommand
+	// (read in the child, where globals are best not relied on).
+	childEntry, commandEntry uintptr
+	stack1                   []byte
+	stack2                   []byte
+	cmdArgs                  cloneArgs
 
 	// Child scratch.
 	errno   uintptr
@@ -118,9 +138,12 @@ type rawProg struct {
 	oldMask uint64
 	cargs   cloneArgs
 	pidfd   int32
+	cmdT1   int64 // the command's times (traces)
+	cmdT2   int64
+	goBuf   [8]byte // the command's read of the go pipe
 
 	// Addresses of the scratch fields and of shared arena structs.
-	tsAddr, recAddr, rec2Addr, ctlBufAddr, sigBufAddr, pfdAddr, wsAddr,
+	tsAddr, recAddr, rec2Addr, ctlBufAddr, goBufAddr, sigBufAddr, pfdAddr, wsAddr,
 	statAddr, allSigsAddr, oldMaskAddr, cloneArgsAddr, howDir uintptr
 }
 
@@ -416,9 +439,6 @@ func rawUnsupported(spec *Spec) string {
 
 // rawOpts are the parts of a raw program that depend on the parent's state.
 type rawOpts struct {
-	// nCgroup is the number of the command's cgroup.procs files
-	// (Group.CommandProcs) the command writes itself into.
-	nCgroup int
 	// rootBase is where the new root is attached before pivot_root.
 	rootBase string
 	// trees are bind trees the parent opened (OpenBindTrees), by index in
@@ -434,9 +454,8 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 	if o.rootBase == "" {
 		o.rootBase = "/tmp"
 	}
-	nCgroup := o.nCgroup
 	b := newRawBuilder()
-	p := &rawProg{nCgroup: nCgroup}
+	p := &rawProg{}
 
 	// The fd layout.
 	k := 3
@@ -449,8 +468,7 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 		}
 	}
 	p.ctlFD, p.repFD = int32(k), int32(k+1)
-	cgBase := k + 2
-	// Parent-opened bind trees follow the cgroup files.
+	// Parent-opened bind trees follow.
 	var treeIdx []int
 	for i := range o.trees {
 		treeIdx = append(treeIdx, i)
@@ -459,9 +477,9 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 	givenTrees := map[int]int{} // mount index -> slot holding the fd
 	for j, i := range treeIdx {
 		s := b.newSlot()
-		b.preset = append(b.preset, [2]int{s, cgBase + nCgroup + j})
+		b.preset = append(b.preset, [2]int{s, k + 2 + j})
 		givenTrees[i] = s
-		p.treeFDs = append(p.treeFDs, int32(cgBase+nCgroup+j))
+		p.treeFDs = append(p.treeFDs, int32(k+2+j))
 	}
 
 	// Before the id maps exist (PID 1 runs as the parent's kuid, with
@@ -494,6 +512,7 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 		return b.data(le32(uint32(eff), uint32(perm), uint32(inh), uint32(eff>>32), uint32(perm>>32), uint32(inh>>32)))
 	}
 	b.at("set", "jail identity")
+	b.sys(unix.SYS_PRCTL, cst(unix.PR_SET_NAME), mem(b.str("pycage-init")), cint(0), cint(0), cint(0))
 	b.sys(unix.SYS_PRCTL, cst(unix.PR_SET_KEEPCAPS), cint(1), cint(0), cint(0), cint(0))
 	b.at("setresgid", strconv.FormatUint(uint64(spec.GID), 10))
 	b.sys(unix.SYS_SETRESGID, cint(int(spec.GID)), cint(int(spec.GID)), cint(int(spec.GID)))
@@ -509,7 +528,38 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 		b.at("setsid", "(jail init)")
 		b.sys(unix.SYS_SETSID)
 	}
+	// PID 1's signalfd (all signals stay blocked), the exec pipe (EOF:
+	// the command's execve succeeded) and the go pipe (the command waits
+	// on it until the jail is built and it is in the run's cgroups).
+	b.at("signalfd", "(jail init)")
+	var sigmask uint64
+	for _, s := range []unix.Signal{unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT} {
+		sigmask |= 1 << (uint(s) - 1)
+	}
+	p.slotSigFD = b.sysOut(unix.SYS_SIGNALFD4, cst(^uintptr(0)), mem(b.words(sigmask)), cint(8), cst(unix.SFD_CLOEXEC|unix.SFD_NONBLOCK))
+	pipe := func(what string) int {
+		b.at("pipe", what)
+		r := b.newSlot()
+		b.newSlot()
+		i := b.sys(unix.SYS_PIPE2, cint(0), cst(unix.O_CLOEXEC))
+		b.slotFix = append(b.slotFix, [3]int{i, 0, r})
+		return r
+	}
+	p.slotExecR = pipe("(exec status)")
+	p.slotExecW = p.slotExecR + 1
+	p.slotGoR = pipe("(command start)")
+	p.slotGoW = p.slotGoR + 1
+	p.identEnd = len(b.ops)
 
+	// PID 1 after forking the command process.
+	b.at("fork", "command")
+	p.forkOp = b.sys(unix.SYS_GETPID) // placeholder naming the fork for errors
+	b.ops[p.forkOp].anyErr = true
+	b.closeSlot(p.slotExecW)
+	b.closeSlot(p.slotGoR)
+	p.forkedEnd = len(b.ops)
+
+	// The world: file tree, network, hostname.
 	if spec.Namespaces.Mount {
 		if err := b.mounts(spec, o.rootBase, trees, devs); err != nil {
 			return nil, err
@@ -529,35 +579,18 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 		b.at("sethostname", spec.Hostname)
 		b.sys(unix.SYS_SETHOSTNAME, mem(b.str(spec.Hostname)), cint(len(spec.Hostname)))
 	}
-	// PID 1's signalfd (all signals stay blocked) and the exec pipe.
-	b.at("signalfd", "(jail init)")
-	var sigmask uint64
-	for _, s := range []unix.Signal{unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT} {
-		sigmask |= 1 << (uint(s) - 1)
-	}
-	p.slotSigFD = b.sysOut(unix.SYS_SIGNALFD4, cst(^uintptr(0)), mem(b.words(sigmask)), cint(8), cst(unix.SFD_CLOEXEC|unix.SFD_NONBLOCK))
-	b.at("pipe", "(exec status)")
-	p.slotExecR = b.newSlot()
-	p.slotExecW = b.newSlot()
-	i := b.sys(unix.SYS_PIPE2, cint(0), cst(unix.O_CLOEXEC))
-	b.slotFix = append(b.slotFix, [3]int{i, 0, p.slotExecR})
 	p.setupEnd = len(b.ops)
 
-	// PID 1 after the fork: no cgroup files, no capabilities.
-	b.at("fork", "command")
-	p.forkOp = b.sys(unix.SYS_GETPID) // placeholder naming the fork for errors
-	b.ops[p.forkOp].anyErr = true
-	b.closeSlot(p.slotExecW)
-	for i := 0; i < nCgroup; i++ {
-		j := b.sys(unix.SYS_CLOSE, cint(cgBase+i))
-		b.ops[j].anyErr = true
-	}
+	// PID 1 once the command runs: no capabilities.
+	b.at("drop capabilities", "(jail init)")
 	zeroCaps := capData(0, 0, 0)
 	j := b.sys(unix.SYS_CAPSET, mem(capHdr), mem(zeroCaps))
 	b.ops[j].anyErr = true
 	p.postEnd = len(b.ops)
 
 	// The command: stage.go's steps, in its order.
+	b.at("set", "command name")
+	b.sys(unix.SYS_PRCTL, cst(unix.PR_SET_NAME), mem(b.str("pycage-cmd")), cint(0), cint(0), cint(0))
 	b.at("chdir", spec.Cwd)
 	b.sys(unix.SYS_CHDIR, mem(b.str(spec.Cwd)))
 	for _, rl := range spec.Limits.Rlimits {
@@ -567,10 +600,6 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 		}
 		b.at("setrlimit", fmt.Sprintf("%s (soft %d, hard %d)", rl.Resource, rl.Soft, rl.Hard))
 		b.sys(unix.SYS_PRLIMIT64, cint(0), cint(res), mem(b.words(rl.Soft, rl.Hard)), cint(0))
-	}
-	for i := 0; i < nCgroup; i++ {
-		b.at("join the command's cgroup", fmt.Sprintf("(fd %d)", cgBase+i))
-		b.sys(unix.SYS_WRITE, cint(cgBase+i), mem(b.str("0")), cint(1))
 	}
 	if spec.Namespaces.Cgroup {
 		b.at("unshare", "cgroup namespace")
@@ -1022,6 +1051,7 @@ func (b *rawBuilder) finish(p *rawProg) (*rawProg, error) {
 	p.recAddr = uintptr(unsafe.Pointer(&p.rec))
 	p.rec2Addr = uintptr(unsafe.Pointer(&p.rec2))
 	p.ctlBufAddr = uintptr(unsafe.Pointer(&p.ctlBuf))
+	p.goBufAddr = uintptr(unsafe.Pointer(&p.goBuf))
 	p.sigBufAddr = uintptr(unsafe.Pointer(&p.sigBuf))
 	p.pfdAddr = uintptr(unsafe.Pointer(&p.pfd))
 	p.wsAddr = uintptr(unsafe.Pointer(&p.ws))
@@ -1095,6 +1125,7 @@ func spawnRaw(spec *Spec) bool {
 	case "go":
 		return false
 	}
+	// "raw" and "rawfork" (the raw path without CLONE_VM) are the default.
 	return rawUnsupported(spec) == ""
 }
 
@@ -1109,10 +1140,13 @@ type rawProc struct {
 	t0    time.Time
 	mono0 int64 // CLOCK_MONOTONIC at t0
 
+	group interface{ AddAll(int) error } // the run's cgroups (nil: none)
+
 	mu     sync.Mutex
 	closed bool
 
 	parentTrace string
+	cmdTrace    string
 }
 
 func monoNow() int64 {
@@ -1125,9 +1159,6 @@ func monoNow() int64 {
 // maps and cgroups are in place.
 func (r *runner) startRaw(filter *seccomp.Filter, in, out, errw *os.File) (jailProc, *SetupError) {
 	spec := r.spec
-	// The raw path's group is not split (see Run): PID 1 is one thread,
-	// and the pids limit is one higher instead.
-	var cgFiles []*os.File
 	// As root, the parent opens the bind trees (sources under directories
 	// the jail's user cannot enter still work), as on the Go path.
 	var trees map[int]int
@@ -1144,7 +1175,7 @@ func (r *runner) startRaw(filter *seccomp.Filter, in, out, errw *os.File) (jailP
 		}()
 	}
 	tCompile := time.Now()
-	prog, err := compileRaw(spec, filter, rawOpts{nCgroup: len(cgFiles), rootBase: rootBase(), trees: trees})
+	prog, err := compileRaw(spec, filter, rawOpts{rootBase: rootBase(), trees: trees})
 	if err != nil {
 		return nil, setupErr(ExitSetup, "%v", err)
 	}
@@ -1162,7 +1193,7 @@ func (r *runner) startRaw(filter *seccomp.Filter, in, out, errw *os.File) (jailP
 	defer repW.Close()
 
 	// The fd layout of PID 1 (see the package comment above).
-	n := int(prog.repFD) + 1 + len(cgFiles) + len(prog.treeFDs)
+	n := int(prog.repFD) + 1 + len(prog.treeFDs)
 	prog.fds = make([]rawFD, n)
 	for i := range prog.fds {
 		prog.fds[i].src = -1
@@ -1181,9 +1212,6 @@ func (r *runner) startRaw(filter *seccomp.Filter, in, out, errw *os.File) (jailP
 	}
 	set(int(prog.ctlFD), ctlR.Fd(), true)
 	set(int(prog.repFD), repW.Fd(), true)
-	for i, f := range cgFiles {
-		set(int(prog.repFD)+1+i, f.Fd(), true)
-	}
 	treeIdx := make([]int, 0, len(trees))
 	for i := range trees {
 		treeIdx = append(treeIdx, i)
@@ -1212,14 +1240,28 @@ func (r *runner) startRaw(filter *seccomp.Filter, in, out, errw *os.File) (jailP
 		}
 	}
 	prog.pidfd = -1
+	// PID 1 stays in pycage's cgroups; only the command's process joins
+	// the run's (see placeCommand).
 	prog.cargs = cloneArgs{flags: flags, exitSignal: uint64(unix.SIGCHLD), pidfd: uint64(uintptr(unsafe.Pointer(&prog.pidfd)))}
-	if r.group != nil {
-		if fd, ok := r.group.UnifiedFD(); ok {
-			prog.cargs.flags |= unix.CLONE_INTO_CGROUP
-			prog.cargs.cgroup = uint64(fd)
-		}
-	}
 
+	// As root (on amd64), PID 1 shares the parent's memory: no copy of
+	// the parent's address space per run, no copy-on-write faults in the
+	// parent while the run lasts, nothing to tear down at exit or execve.
+	// The shared mm becomes non-dumpable (PID 1 must be); that would stop
+	// an unprivileged parent from writing the next run's id maps, so an
+	// unprivileged caller gets the fork variant.
+	if haveCloneVM && os.Geteuid() == 0 && os.Getenv("PYCAGE_SPAWN") != "rawfork" {
+		prog.vm = true
+		prog.childEntry, prog.commandEntry = rawChildEntry, rawCommandEntry
+		prog.stack1 = make([]byte, rawStackSize)
+		prog.stack2 = make([]byte, rawStackSize)
+		prog.cargs.flags |= unix.CLONE_VM
+		prog.cargs.stack = uint64(uintptr(unsafe.Pointer(&prog.stack1[0])))
+		prog.cargs.stackSize = rawStackSize
+		prog.cmdArgs = cloneArgs{flags: unix.CLONE_VM, exitSignal: uint64(unix.SIGCHLD),
+			stack: uint64(uintptr(unsafe.Pointer(&prog.stack2[0]))), stackSize: rawStackSize}
+	}
+	prog.trace = traceOn
 	p := &rawProc{prog: prog, ctlW: ctlW, repR: repR, evs: make(chan report, 4), t0: time.Now(), mono0: monoNow()}
 	runtime.LockOSThread()
 	pid, e := rawClone(prog)
@@ -1234,10 +1276,6 @@ func (r *runner) startRaw(filter *seccomp.Filter, in, out, errw *os.File) (jailP
 	tCloned := time.Now()
 	ctlR.Close()
 	repW.Close()
-	for _, f := range cgFiles {
-		f.Close()
-	}
-	cgFiles = nil
 
 	// On a failure from here, a failure PID 1 reported comes first (it
 	// may be the cause: a map write fails when PID 1 died of a bad bind).
@@ -1267,25 +1305,77 @@ func (r *runner) startRaw(filter *seccomp.Filter, in, out, errw *os.File) (jailP
 	}
 	tMapped := time.Now()
 	r.setProc(p)
-	if _, err := ctlW.Write([]byte{'g'}); err != nil {
-		return fail("start jail init: %v", err)
-	}
-	// PID 1 builds the tree while its cgroups are set: it forks the
-	// command only after 'c'. (The kernel memory of the tree is charged
-	// to pycage's cgroup; the command's, to the run's.)
 	if r.group != nil {
-		if err := r.group.Add(p.pid); err != nil {
-			return fail("%v", err)
-		}
+		p.group = r.group
+	}
+	msg := []byte{'g'}
+	if r.group == nil {
+		msg = append(msg, 'c') // no cgroups to wait for
+	}
+	if _, err := ctlW.Write(msg); err != nil {
+		return fail("start jail init: %v", err)
 	}
 	if traceOn {
-		p.parentTrace = fmt.Sprintf("compile %v, clone3 %v, id maps %v, cgroup add %v", p.t0.Sub(tCompile), tCloned.Sub(p.t0), tMapped.Sub(tCloned), time.Since(tMapped))
-	}
-	if _, err := ctlW.Write([]byte{'c'}); err != nil {
-		return fail("start jail init: %v", err)
+		p.parentTrace = fmt.Sprintf("compile %v, clone3 %v, id maps %v", p.t0.Sub(tCompile), tCloned.Sub(p.t0), tMapped.Sub(tCloned))
 	}
 	go p.readReports()
 	return p, nil
+}
+
+// placeCommand puts the command's process, which PID 1 just forked and
+// which waits for PID 1's go, into the run's cgroups, then tells PID 1 to
+// let it go once the jail is built ('c'). Only the command's processes are
+// in the run's cgroups: the pids limit counts exactly them, and PID 1 (which
+// in the CLONE_VM variant shares the parent's memory) is never a candidate
+// of the run's OOM killer. One migration burst (an RCU grace period on v1
+// hierarchies), overlapped with PID 1's mount setup.
+func (p *rawProc) placeCommand() error {
+	if p.group == nil {
+		return nil
+	}
+	t := time.Now()
+	pid, err := childPID(p.pid)
+	if err != nil {
+		return fmt.Errorf("find the command's process: %v", err)
+	}
+	if err := p.group.AddAll(pid); err != nil {
+		return err
+	}
+	if _, err := p.ctlW.Write([]byte{'c'}); err != nil {
+		return fmt.Errorf("start jail init: %v", err)
+	}
+	if traceOn {
+		p.parentTrace += fmt.Sprintf(", command placed in its cgroups in %v", time.Since(t))
+	}
+	return nil
+}
+
+// childPID is the pid of the only child of process pid.
+func childPID(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 1 {
+			return strconv.Atoi(f[0])
+		}
+		return 0, fmt.Errorf("%d children", len(strings.Fields(string(b))))
+	}
+	// Without CONFIG_PROC_CHILDREN: look for it.
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	want := "PPid:\t" + strconv.Itoa(pid) + "\n"
+	for _, e := range ents {
+		c, err := strconv.Atoi(e.Name())
+		if err != nil || c == pid {
+			continue
+		}
+		st, err := os.ReadFile("/proc/" + e.Name() + "/status")
+		if err == nil && strings.Contains(string(st), want) {
+			return c, nil
+		}
+	}
+	return 0, fmt.Errorf("no child of %d", pid)
 }
 
 func writeIDMap(pid int, file string, m []syscall.SysProcIDMap) error {
@@ -1337,12 +1427,20 @@ func (p *rawProc) readReports() {
 			m := report{Kind: "started", SetupNs: rec.T3 - rec.T1}
 			if traceOn {
 				rel := func(t int64) time.Duration { return time.Duration(t - p.mono0) }
-				m.trace = fmt.Sprintf("raw spawn: %s; %d ops; PID 1 ready at %v, set up at %v, command exec'd at %v (reported %v)",
-					p.parentTrace, len(p.prog.ops), rel(rec.T1), rel(rec.T2), rel(rec.T3), time.Since(p.t0))
+				m.trace = fmt.Sprintf("raw spawn: %s; %d ops; PID 1 ready at %v, set up and in its cgroups at %v, command exec'd at %v (reported %v)%s",
+					p.parentTrace, len(p.prog.ops), rel(rec.T1), rel(rec.T2), rel(rec.T3), time.Since(p.t0), p.cmdTrace)
 			}
 			p.evs <- m
 		case recExit:
 			p.evs <- report{Kind: "exit", Status: int(rec.Aux)}
+		case recForked:
+			if err := p.placeCommand(); err != nil {
+				p.evs <- report{Kind: "error", Error: err.Error(), ExitCode: ExitSetup}
+				p.kill()
+			}
+		case recTiming:
+			rel := func(t int64) time.Duration { return time.Duration(t - p.mono0) }
+			p.cmdTrace = fmt.Sprintf("; the command released at %v, set its filter at %v, exec'd at %v", rel(rec.T1), rel(rec.T2), rel(rec.T3))
 		}
 	}
 }

@@ -29,6 +29,8 @@ const (
 	recError   = 1 // Op failed with Errno; Aux is the exec candidate for the exec op
 	recStarted = 2 // the command's execve succeeded
 	recExit    = 3 // the command exited; Aux is its raw wait status
+	recTiming  = 4 // traces only: T1 the command's process released, T2 its seccomp filter set, T3 its first execve
+	recForked  = 5 // PID 1 forked the command's process (Aux: its pid in the jail)
 )
 
 // rawRec is one fixed-size record on the report pipe.
@@ -121,8 +123,16 @@ func (p *rawProg) now() int64 {
 //go:nosplit
 //go:norace
 func (p *rawProg) report(fd uintptr, kind, op, errno, aux int64) {
+	p.reportT(fd, kind, op, errno, aux, p.tReady, p.tSetup)
+}
+
+// reportT writes one record with the times t1 and t2.
+//
+//go:nosplit
+//go:norace
+func (p *rawProg) reportT(fd uintptr, kind, op, errno, aux, t1, t2 int64) {
 	p.rec.Kind, p.rec.Op, p.rec.Errno, p.rec.Aux = kind, op, errno, aux
-	p.rec.T1, p.rec.T2 = p.tReady, p.tSetup
+	p.rec.T1, p.rec.T2 = t1, t2
 	p.rec.T3 = p.now()
 	syscall.RawSyscall6(unix.SYS_WRITE, fd, p.recAddr, rawRecSize, 0, 0, 0)
 }
@@ -385,43 +395,55 @@ func rawChild(p *rawProg) {
 		p.report(rep, recError, int64(i), int64(p.errno), 0)
 		rawExit(1)
 	}
-	// 'g': the id maps are written; then the setup.
+	// 'g': the id maps are written. The identity, then the command's
+	// process at once: it waits on the go pipe while the parent puts it
+	// in the run's cgroups (PID 1 itself stays in pycage's) and PID 1
+	// builds the jail.
 	if !p.waitCtl('g') {
 		rawExit(1)
 	}
 	p.tReady = p.now()
-	if i := p.run(p.preEnd, p.setupEnd); i >= 0 {
+	if i := p.run(p.preEnd, p.identEnd); i >= 0 {
 		p.report(rep, recError, int64(i), int64(p.errno), 0)
 		rawExit(1)
 	}
-	p.tSetup = p.now()
-	// 'c': we are in the run's cgroups, so is what we fork.
-	if !p.waitCtl('c') {
-		rawExit(1)
+	var pid, e uintptr
+	if p.vm {
+		pid, e = cloneVMCommand(&p.cmdArgs, unsafeSizeofCloneArgs, p)
+	} else {
+		pid, e = rawSys(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
+		if e == 0 && pid == 0 {
+			rawCommand(p)
+		}
 	}
-
-	// Start the command.
-	pid, e := rawSys(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
 	if e != 0 {
 		p.report(rep, recError, int64(p.forkOp), int64(e), 0)
 		rawExit(1)
 	}
-	if pid == 0 {
-		// The command: its section of the program ends with the exec op,
-		// which returns only on failure.
-		i := p.run(p.postEnd, len(p.ops))
-		p.report(uintptr(p.slot(p.slotExecW)), recError, int64(i), int64(p.errno), int64(p.execIdx))
-		rawExit(125)
-	}
 	p.cmdPid = int32(pid)
-	// Close the exec pipe's write end and the command's cgroup files,
-	// drop every capability (errors here do not matter).
-	p.run(p.setupEnd, p.postEnd)
+	p.run(p.identEnd, p.forkedEnd) // errors do not matter
+	p.report(rep, recForked, 0, 0, int64(pid))
+	if i := p.run(p.forkedEnd, p.setupEnd); i >= 0 {
+		p.report(rep, recError, int64(i), int64(p.errno), 0)
+		rawExit(1) // the command's process dies with the pid namespace
+	}
+	p.tSetup = p.now()
+	// 'c': the command's process is in the run's cgroups. Let it go.
+	if !p.waitCtl('c') {
+		rawExit(1)
+	}
+	goW := uintptr(p.slot(p.slotGoW))
+	rawSys(unix.SYS_WRITE, goW, p.ctlBufAddr, 1, 0, 0, 0)
+	rawSys(unix.SYS_CLOSE, goW, 0, 0, 0, 0, 0)
 	// EOF on the exec pipe: the execve succeeded. A record: it failed.
 	execR := uintptr(p.slot(p.slotExecR))
 	for {
 		r, e := rawSys(unix.SYS_READ, execR, p.rec2Addr, rawRecSize, 0, 0, 0)
 		if e == uintptr(unix.EINTR) {
+			continue
+		}
+		if e == 0 && r == rawRecSize && p.rec2.Kind == recTiming {
+			syscall.RawSyscall6(unix.SYS_WRITE, rep, p.rec2Addr, rawRecSize, 0, 0, 0)
 			continue
 		}
 		if e == 0 && r == rawRecSize {
@@ -431,9 +453,49 @@ func rawChild(p *rawProg) {
 		}
 		break
 	}
+	p.run(p.setupEnd, p.postEnd) // PID 1 drops its capabilities
 	rawSys(unix.SYS_CLOSE, execR, 0, 0, 0, 0, 0)
 	p.report(rep, recStarted, 0, 0, 0)
 	rawReap(p)
+}
+
+// rawCommand is the command's process from its fork to execve: its section
+// of the program ends with the exec op, which returns only on failure. With
+// the CLONE_VM variant it shares PID 1's memory: it writes only what PID 1
+// does not use meanwhile (PID 1 waits on the exec pipe): rec, cmdT, goBuf.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawCommand(p *rawProg) {
+	// Wait for PID 1: the jail is built, we are in the run's cgroups.
+	// EOF: PID 1 failed (and we die with the pid namespace).
+	rawSys(unix.SYS_CLOSE, uintptr(p.slot(p.slotGoW)), 0, 0, 0, 0, 0)
+	for {
+		r, e := rawSys(unix.SYS_READ, uintptr(p.slot(p.slotGoR)), p.goBufAddr, 1, 0, 0, 0)
+		if e == uintptr(unix.EINTR) {
+			continue
+		}
+		if e != 0 || r != 1 {
+			rawExit(125)
+		}
+		break
+	}
+	var i int
+	w := uintptr(p.slot(p.slotExecW))
+	if p.trace {
+		p.cmdT1 = p.now()
+		i = p.run(p.postEnd, len(p.ops)-1)
+		if i < 0 {
+			p.cmdT2 = p.now()
+			p.reportT(w, recTiming, 0, 0, 0, p.cmdT1, p.cmdT2)
+			i = p.run(len(p.ops)-1, len(p.ops))
+		}
+	} else {
+		i = p.run(p.postEnd, len(p.ops))
+	}
+	p.reportT(w, recError, int64(i), int64(p.errno), int64(p.execIdx), 0, 0)
+	rawExit(125)
 }
 
 // rawReap is PID 1 while the command runs: it reaps every process,
@@ -520,17 +582,23 @@ func rawReap(p *rawProg) {
 
 // rawClone blocks every signal on the calling (locked) thread, clones the
 // jail's PID 1 with clone3 and restores the signal mask in the parent. The
-// child runs rawChild and never returns from here.
+// child runs rawChild and never returns from here. With p.vm, the child
+// shares the parent's memory (CLONE_VM) and runs on its own stack.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
 func rawClone(p *rawProg) (uintptr, uintptr) {
 	rawSys(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, p.allSigsAddr, p.oldMaskAddr, 8, 0, 0)
-	pid, e := rawSys(unix.SYS_CLONE3, p.cloneArgsAddr, unsafeSizeofCloneArgs, 0, 0, 0, 0)
-	if e == 0 && pid == 0 {
-		rawChild(p)
-		rawExit(125)
+	var pid, e uintptr
+	if p.vm {
+		pid, e = cloneVMInit(&p.cargs, unsafeSizeofCloneArgs, p)
+	} else {
+		pid, e = rawSys(unix.SYS_CLONE3, p.cloneArgsAddr, unsafeSizeofCloneArgs, 0, 0, 0, 0)
+		if e == 0 && pid == 0 {
+			rawChild(p)
+			rawExit(125)
+		}
 	}
 	rawSys(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, p.oldMaskAddr, 0, 8, 0, 0)
 	return pid, e
