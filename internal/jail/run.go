@@ -94,6 +94,37 @@ var (
 	defaultLogErr     error
 )
 
+// prepared is what Run computes while it makes the cgroups.
+type prepared struct {
+	filter    *seccomp.Filter
+	filterErr error
+	// The raw path: the bind trees the parent opened and the program.
+	trees   map[int]int
+	prog    *rawProg
+	progErr *SetupError
+	took    time.Duration
+}
+
+func prepare(spec *Spec, raw bool) *prepared {
+	t := time.Now()
+	p := &prepared{}
+	defer func() { p.took = time.Since(t) }()
+	p.filter, p.filterErr = compileFilter(spec.Seccomp)
+	if p.filterErr != nil || !raw {
+		return p
+	}
+	p.trees, p.prog, p.progErr = prepareRaw(spec, p.filter)
+	return p
+}
+
+// release closes what the parent still holds (the bind trees).
+func (p *prepared) release() {
+	for i, fd := range p.trees {
+		unix.Close(fd)
+		delete(p.trees, i)
+	}
+}
+
 // compileFilter compiles the spec's policy; the default one is compiled
 // once per process.
 func compileFilter(s *Seccomp) (*seccomp.Filter, error) {
@@ -198,6 +229,7 @@ func (l *Limits) cgroupNeeds() []string {
 // everything down. The Result is always filled in; err is a *SetupError
 // when the jail could not be built or the command not started.
 func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
+	tRun := time.Now()
 	res := &Result{Limits: spec.Limits}
 	setupFail := func(e *SetupError) (*Result, error) {
 		res.Reason = ReasonSetupError
@@ -209,12 +241,27 @@ func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
 	if err := spec.Validate(); err != nil {
 		return setupFail(setupErr(ExitSetup, "invalid spec: %v", err))
 	}
-	filter, err := compileFilter(spec.Seccomp)
-	if err != nil {
-		return setupFail(setupErr(ExitSetup, "seccomp: %v", err))
-	}
-
 	raw := spawnRaw(spec)
+	// The CPU-bound preparation (the seccomp filter; on the raw path also
+	// the bind trees and the child program) runs while the cgroups are
+	// made. A seccomp error still comes before any cgroup error.
+	prepCh := make(chan *prepared, 1)
+	go func() { prepCh <- prepare(spec, raw) }()
+	var pr *prepared
+	prep := func() *prepared {
+		if pr == nil {
+			pr = <-prepCh
+		}
+		return pr
+	}
+	defer func() { prep().release() }()
+	setupFail0 := setupFail
+	setupFail = func(e *SetupError) (*Result, error) {
+		if p := prep(); p.filterErr != nil {
+			e = setupErr(ExitSetup, "seccomp: %v", p.filterErr)
+		}
+		return setupFail0(e)
+	}
 
 	// cgroups
 	var group *cgroup.Group
@@ -266,8 +313,16 @@ func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
 		res.Weakened = append(res.Weakened, needs...)
 	}
 
-	r := &runner{spec: spec, group: group, res: res, raw: raw}
-	return r.run(ctx, filter, stdio)
+	tCgroups := time.Now()
+	p := prep()
+	if p.filterErr != nil {
+		return setupFail(setupErr(ExitSetup, "seccomp: %v", p.filterErr))
+	}
+	r := &runner{spec: spec, group: group, res: res, raw: raw, prep: p}
+	if traceOn {
+		fmt.Fprintf(os.Stderr, "pycage trace: prologue %v: cgroups %v, filter and program %v (in parallel)\n", time.Since(tRun), tCgroups.Sub(tRun), p.took)
+	}
+	return r.run(ctx, p.filter, stdio)
 }
 
 func cpuList(n int) string {
@@ -285,6 +340,7 @@ type runner struct {
 	group *cgroup.Group
 	res   *Result
 	raw   bool // the raw spawn path (rawspawn.go), else the Go init
+	prep  *prepared
 	proc  jailProc
 
 	mu       sync.Mutex
@@ -420,7 +476,7 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 	var proc jailProc
 	var startErr *SetupError
 	if r.raw {
-		proc, startErr = r.startRaw(filter, stdin, stdout, stderr)
+		proc, startErr = r.startRaw(stdin, stdout, stderr)
 	} else {
 		proc, startErr = r.startGo(filter, stdin, stdout, stderr)
 	}
@@ -667,9 +723,26 @@ func (r *runner) startGo(filter *seccomp.Filter, stdin, stdout, stderr *os.File)
 		ExtraFiles:  []*os.File{ctlR, repW},
 		SysProcAttr: attr,
 	}
+	// Pass fds are the caller's: hand init dups of them, so that no
+	// *os.File here owns (and one day closes, by finalizer) the caller's fd.
+	var passFiles []*os.File
 	for _, fd := range spec.PassFDs {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(fd), fmt.Sprintf("pass-fd-%d", fd)))
+		d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			for _, f := range passFiles {
+				f.Close()
+			}
+			return nil, setupErr(ExitSetup, "pass fd %d: %s", fd, errText(err))
+		}
+		f := os.NewFile(uintptr(d), fmt.Sprintf("pass-fd-%d", fd))
+		passFiles = append(passFiles, f)
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
 	}
+	defer func() {
+		for _, f := range passFiles {
+			f.Close()
+		}
+	}()
 	// With a split group, the command joins <run>/cmd itself (see the
 	// stage): it gets the cgroup.procs files of that leaf, opened here.
 	var cgFiles []*os.File

@@ -160,6 +160,8 @@ type Config struct {
 	// "warn" or "error".
 	LogFormat string `json:"log_format"`
 	LogLevel  string `json:"log_level"`
+	// Pool is the warm pool of ready sandboxes (see PoolConfig).
+	Pool PoolConfig `json:"pool"`
 }
 
 // DefaultConfig returns the documented defaults.
@@ -202,6 +204,7 @@ func DefaultConfig() Config {
 		ReadyCache: Duration(5 * time.Second),
 		LogFormat:  "json",
 		LogLevel:   "info",
+		Pool:       PoolConfig{Size: 2, Runtimes: []string{}, Preload: map[string][]string{}},
 	}
 }
 

@@ -244,9 +244,11 @@ func (s *Server) handleEval(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	argv := append(dropLeadingEmpty(evalFlags(s.cfg.Eval.PythonFlags, rt)), args...)
+	flags := dropLeadingEmpty(evalFlags(s.cfg.Eval.PythonFlags, rt))
+	argv := append(flags[:len(flags):len(flags)], args...)
 	spec := s.baseSpec(rt, argv, s.cfg.Defaults, files, true)
-	out, apiErr, err := s.execute(r, &runJob{endpoint: "eval", spec: spec, merged: true})
+	out, apiErr, err := s.execute(r, &runJob{endpoint: "eval", spec: spec, merged: true,
+		warm: s.warmFor(rt, flags, true, args, s.cfg.Defaults, files, false, true)})
 	if err != nil {
 		return // client gone: nobody to answer
 	}

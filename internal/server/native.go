@@ -270,7 +270,11 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	if req.Figures {
 		runtimes.EnableFigures(spec)
 	}
-	out, apiErr, err := s.execute(r, &runJob{endpoint: "run", spec: spec, stdin: stdin, merged: req.MergeOutput})
+	job := &runJob{endpoint: "run", spec: spec, stdin: stdin, merged: req.MergeOutput}
+	if !req.MergeOutput { // merged runs add -u: the pool's sandboxes have no flags
+		job.warm = s.warmFor(rt, nil, false, argv, lim, files, req.Figures, collect)
+	}
+	out, apiErr, err := s.execute(r, job)
 	if err != nil {
 		return
 	}

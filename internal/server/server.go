@@ -59,6 +59,7 @@ type Server struct {
 	runs   sync.WaitGroup // every jail.Run in progress
 
 	ready readiness
+	warm  *warmPools // nil: no warm pool
 }
 
 // New builds the service from a normalized config.
@@ -79,6 +80,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	s.killCtx, s.killRuns = context.WithCancel(context.Background())
 	s.ready.ttl = time.Duration(cfg.ReadyCache)
 	s.probeRuntimes()
+	s.startPools()
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/eval", s.handleEval)
@@ -143,6 +145,7 @@ func (s *Server) Shutdown(grace time.Duration, force <-chan struct{}) error {
 	}
 	s.killRuns()
 	s.runs.Wait()
+	s.closePools()
 	// The handlers of killed runs still answer (503); give them a moment.
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel2()
@@ -178,6 +181,7 @@ type reqInfo struct {
 	filesIn  int
 	filesOut int
 	detail   string
+	warm     bool // served by a warm sandbox
 }
 
 type ctxKey struct{}
@@ -261,7 +265,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 				attrs = append(attrs, slog.Int("exit_code", *ri.exitCode))
 			}
 			attrs = append(attrs, slog.Float64("queue_ms", ms(ri.queue)), slog.Float64("run_ms", ms(ri.run)),
-				slog.Int("files_in", ri.filesIn), slog.Int("files_out", ri.filesOut))
+				slog.Int("files_in", ri.filesIn), slog.Int("files_out", ri.filesOut), slog.Bool("warm", ri.warm))
 		}
 		if ri.detail != "" {
 			attrs = append(attrs, slog.String("detail", ri.detail))
@@ -404,6 +408,7 @@ type runJob struct {
 	spec     *jail.Spec
 	stdin    []byte
 	merged   bool
+	warm     *warmJob // set when a warm sandbox may run it
 }
 
 // runOutcome is a finished run.
@@ -461,7 +466,11 @@ func (s *Server) execute(r *http.Request, job *runJob) (*runOutcome, *apiError, 
 		stdio.Stdin = bytes.NewReader(job.stdin)
 	}
 	t1 := time.Now()
-	out.res, out.setupErr = jail.Run(runCtx, job.spec, stdio)
+	var warm bool
+	if out.res, out.setupErr, warm = s.runWarm(runCtx, job, stdio.Stdout, stdio.Stderr); !warm {
+		out.res, out.setupErr = jail.Run(runCtx, job.spec, stdio)
+	}
+	ri.warm = warm
 	out.runTime = time.Since(t1)
 	ri.run = out.runTime
 	out.stdout, out.stderr = stdout.Bytes(), stderr.Bytes()
