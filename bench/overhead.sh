@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Startup overhead of `pycage run` against the same commands run bare, measured
 # in one run (absolute times on a shared machine vary 2-3x; the added time and
-# ratios are what to compare). Usage: bench/overhead.sh [runs]
+# ratios are what to compare), for each spawn path (PYCAGE_SPAWN: raw is the
+# default, rawfork the raw path without CLONE_VM, go the Go init), and for
+# bench/jailrun, the engine without pycage's CLI and service packages.
+# Usage: bench/overhead.sh [runs] [spawn paths]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-200}
+spawn=${2:-raw,rawfork,go}
 export PATH=/usr/local/go/bin:$PATH
 CGO_ENABLED=0 go build -o bench/pycage ./cmd/pycage
-CGO_ENABLED=0 go run ./bench/overhead -runs "$runs" -pycage bench/pycage
+CGO_ENABLED=0 go build -o bench/results/jailrun ./bench/jailrun
+CGO_ENABLED=0 go run ./bench/overhead -runs "$runs" -pycage bench/pycage -spawn "$spawn" -jailrun bench/results/jailrun

@@ -35,33 +35,40 @@ func main() {
 	runs := flag.Int("runs", 200, "runs per command")
 	bin := flag.String("pycage", "./pycage", "pycage binary")
 	modes := flag.String("spawn", "raw,go", "spawn paths to measure (PYCAGE_SPAWN values, comma-separated)")
+	jailrun := flag.String("jailrun", "", "also measure this engine-only driver (bench/jailrun) on the first spawn path")
 	flag.Parse()
 	cases := [][]string{{"/bin/true"}, {"/usr/bin/python3", "-S", "-c", "pass"}}
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
-	fmt.Printf("%-32s %-5s %10s %10s %10s %10s %12s %12s\n", "command", "spawn", "bare p50", "bare p90", "jail p50", "jail p90", "added p50", "added p90")
+	fmt.Printf("%-32s %-20s %10s %10s %10s %10s %12s %12s\n", "command", "spawn", "bare p50", "bare p90", "jail p50", "jail p90", "added p50", "added p90")
 	for _, c := range cases {
 		var bare []time.Duration
 		paths := strings.Split(*modes, ",")
-		jailed := make([][]time.Duration, len(paths))
-		envs := make([][]string, len(paths))
-		for i, m := range paths {
-			envs[i] = append(os.Environ(), "PYCAGE_SPAWN="+m)
+		var argvs [][]string
+		var envs [][]string
+		for _, m := range paths {
+			envs = append(envs, append(os.Environ(), "PYCAGE_SPAWN="+m))
+			argvs = append(argvs, append([]string{*bin, "run", "--"}, c...))
 		}
-		jargs := append([]string{*bin, "run", "--"}, c...)
+		if *jailrun != "" {
+			paths = append(paths, "engine-only("+paths[0]+")")
+			envs = append(envs, envs[0])
+			argvs = append(argvs, append([]string{*jailrun}, c...))
+		}
+		jailed := make([][]time.Duration, len(paths))
 		for i := 0; i < 5; i++ { // warm-up
 			timeRun(c, nil)
 			for k := range paths {
-				timeRun(jargs, envs[k])
+				timeRun(argvs[k], envs[k])
 			}
 		}
 		for i := 0; i < *runs; i++ {
 			bare = append(bare, timeRun(c, nil))
 			for k := range paths {
-				jailed[k] = append(jailed[k], timeRun(jargs, envs[k]))
+				jailed[k] = append(jailed[k], timeRun(argvs[k], envs[k]))
 			}
 		}
 		for k, m := range paths {
-			fmt.Printf("%-32s %-5s %10s %10s %10s %10s %12s %12s\n", fmt.Sprint(c), m, ms(pct(bare, .5)), ms(pct(bare, .9)),
+			fmt.Printf("%-32s %-20s %10s %10s %10s %10s %12s %12s\n", fmt.Sprint(c), m, ms(pct(bare, .5)), ms(pct(bare, .9)),
 				ms(pct(jailed[k], .5)), ms(pct(jailed[k], .9)), ms(pct(jailed[k], .5)-pct(bare, .5)), ms(pct(jailed[k], .9)-pct(bare, .9)))
 		}
 	}

@@ -1155,30 +1155,36 @@ func monoNow() int64 {
 	return ts.Nano()
 }
 
-// startRaw compiles the program, clones PID 1 and lets it run once the id
-// maps and cgroups are in place.
-func (r *runner) startRaw(filter *seccomp.Filter, in, out, errw *os.File) (jailProc, *SetupError) {
-	spec := r.spec
+// prepareRaw opens the bind trees (as root) and compiles the program; Run
+// calls it while it makes the cgroups.
+func prepareRaw(spec *Spec, filter *seccomp.Filter) (map[int]int, *rawProg, *SetupError) {
 	// As root, the parent opens the bind trees (sources under directories
 	// the jail's user cannot enter still work), as on the Go path.
 	var trees map[int]int
 	if spec.Namespaces.Mount && os.Geteuid() == 0 {
 		t, err := OpenBindTrees(spec)
 		if err != nil {
-			return nil, setupErr(ExitSetup, "%v", err)
+			return nil, nil, setupErr(ExitSetup, "%v", err)
 		}
 		trees = t
-		defer func() {
-			for _, fd := range trees {
-				unix.Close(fd)
-			}
-		}()
 	}
-	tCompile := time.Now()
 	prog, err := compileRaw(spec, filter, rawOpts{rootBase: rootBase(), trees: trees})
 	if err != nil {
-		return nil, setupErr(ExitSetup, "%v", err)
+		return trees, nil, setupErr(ExitSetup, "%v", err)
 	}
+	return trees, prog, nil
+}
+
+// startRaw clones PID 1 with the prepared program and lets it run once the
+// id maps are written (and its command's process once that is in the
+// run's cgroups).
+func (r *runner) startRaw(in, out, errw *os.File) (jailProc, *SetupError) {
+	spec := r.spec
+	if r.prep.progErr != nil {
+		return nil, r.prep.progErr
+	}
+	prog, trees := r.prep.prog, r.prep.trees
+	tCompile := time.Now()
 	ctlR, ctlW, err := os.Pipe()
 	if err != nil {
 		return nil, setupErr(ExitSetup, "pipe ctl: %v", err)
@@ -1276,6 +1282,7 @@ func (r *runner) startRaw(filter *seccomp.Filter, in, out, errw *os.File) (jailP
 	tCloned := time.Now()
 	ctlR.Close()
 	repW.Close()
+	r.prep.release() // PID 1 has the bind trees now
 
 	// On a failure from here, a failure PID 1 reported comes first (it
 	// may be the cause: a map write fails when PID 1 died of a bad bind).
@@ -1316,7 +1323,7 @@ func (r *runner) startRaw(filter *seccomp.Filter, in, out, errw *os.File) (jailP
 		return fail("start jail init: %v", err)
 	}
 	if traceOn {
-		p.parentTrace = fmt.Sprintf("compile %v, clone3 %v, id maps %v", p.t0.Sub(tCompile), tCloned.Sub(p.t0), tMapped.Sub(tCloned))
+		p.parentTrace = fmt.Sprintf("pipes and fds %v, clone3 %v, id maps %v", p.t0.Sub(tCompile), tCloned.Sub(p.t0), tMapped.Sub(tCloned))
 	}
 	go p.readReports()
 	return p, nil

@@ -1,0 +1,28 @@
+// Command jailrun is `pycage run -- CMD` reduced to the engine: the default
+// policy (jail.DefaultSpec, plus the CLI's system mounts and workspace) and
+// jail.Run, without the CLI's flags and the HTTP service's packages. The
+// overhead benchmark runs it next to pycage to split the time pycage adds
+// into the engine's part and the part of pycage's own start-up (package
+// initialisation of everything linked into the binary).
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/pycage/pycage/internal/jail"
+)
+
+func main() {
+	jail.Main()
+	if len(os.Args) < 2 {
+		os.Stderr.WriteString("usage: jailrun CMD ARGS...\n")
+		os.Exit(jail.ExitSetup)
+	}
+	spec := jail.DefaultSpec(os.Args[1:])
+	res, err := jail.Run(context.Background(), spec, jail.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
+	if err != nil {
+		os.Stderr.WriteString("jailrun: " + err.Error() + "\n")
+	}
+	os.Exit(res.ExitCode)
+}
