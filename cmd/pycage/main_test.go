@@ -39,6 +39,7 @@ type runOut struct {
 	stdout, stderr string
 	code           int
 	report         map[string]any
+	pid            int // of the pycage process
 }
 
 // pycage runs the binary with args and optional stdin.
@@ -54,6 +55,9 @@ func pycage(t *testing.T, stdin string, args ...string) runOut {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	r := runOut{stdout: out.String(), stderr: errb.String()}
+	if cmd.Process != nil {
+		r.pid = cmd.Process.Pid
+	}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
 	} else if err != nil {

@@ -73,6 +73,9 @@ func testConfig(over map[string]any) map[string]any {
 		"defaults":       map[string]any{"wall": "3s", "cpu": "3s", "memory": "256M", "pids": 64, "output": "1M"},
 		"maxima":         map[string]any{"wall": "10s", "cpu": "10s", "memory": "512M", "pids": 128, "output": "4M"},
 		"shutdown_grace": "20s",
+		// The warm pool has its own test (TestServePool); here every run is
+		// cold, so that counts of jails, processes and cgroups are exact.
+		"pool": map[string]any{"size": 0},
 	}
 	for k, v := range over {
 		cfg[k] = v

@@ -51,7 +51,7 @@ func TestWarmRunSemantics(t *testing.T) {
 		code int
 	}{
 		{"-c argv and main", Request{Args: []string{"-c", "import sys; print(sys.argv, __name__, 'os' in dir())", "a", "b"}}, "['-c', 'a', 'b'] __main__ False\n", 0},
-		{"file with __file__ and files in", Request{Args: []string{"main.py", "x"}, Files: []jail.File{{Path: "main.py", Content: []byte("import sys, os\nprint(__file__, sys.argv, sys.path[0], open('data/in.txt').read())\nopen('out.txt','w').write('o')\n")}, {Path: "data/in.txt", Content: []byte("hi")}}}, "main.py ['main.py', 'x'] /sandbox hi\n", 0},
+		{"file with __file__ and files in", Request{Args: []string{"main.py", "x"}, Files: []jail.File{{Path: "main.py", Content: []byte("import sys, os\nprint(__file__, sys.argv, sys.path[0], open('data/in.txt').read())\nopen('out.txt','w').write('o')\n")}, {Path: "data/in.txt", Content: []byte("hi")}}}, "/sandbox/main.py ['main.py', 'x'] /sandbox hi\n", 0},
 		{"stdin", Request{Args: []string{"-c", "print(input()[::-1])"}, Stdin: []byte("olleh\n")}, "hello\n", 0},
 		{"exit code", Request{Args: []string{"-c", "raise SystemExit(7)"}}, "", 7},
 		{"traceback like a cold run", Request{Args: []string{"-c", "1/0"}}, "Traceback (most recent call last):\n  File \"<string>\", line 1, in <module>\nZeroDivisionError: division by zero\n", 1},

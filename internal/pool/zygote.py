@@ -76,6 +76,8 @@ def _pycage_run(argv):
         sys.path[0] = os.path.dirname(os.path.abspath(path))
         with open(path, "rb") as f:
             src = f.read()
+        if sys.version_info >= (3, 9):  # the script's __file__ is absolute since 3.9
+            path = os.path.abspath(path)
         g["__file__"] = path
         g["__cached__"] = None
         exec(compile(src, path, "exec"), g)
