@@ -910,10 +910,30 @@ func keepRootRW(spec *Spec) bool {
 	return false
 }
 
+// pid1Files are PID 1's files of a proc mount that show the parent's memory
+// to anyone: on the raw path PID 1 never exec'd, so its command line is
+// pycage's own (with the CLONE_VM variant, literally the parent's), which
+// may hold what the jail should not see. They are masked with /dev/null.
+var pid1Files = []string{"1/cmdline", "1/task/1/cmdline"}
+
+// maskPID1 masks pid1Files of the proc mount at dir.
+func (b *rawBuilder) maskPID1(root int, dir string) {
+	fdcwd := unix.AT_FDCWD
+	for _, f := range pid1Files {
+		p := path.Join(dir, f)
+		b.at("mask", p)
+		null := b.sysOut(unix.SYS_OPEN_TREE, cst(uintptr(fdcwd)), mem(b.str("/dev/null")), cst(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC))
+		b.setattr(null, 0, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC, 0)
+		b.attach(root, null, p, pointFile, nil)
+		b.closeSlot(null)
+	}
+}
+
 // maskProc emits rootfs.maskProc: a probe of each path (skipped when it
 // does not exist), then /dev/null or an empty read-only tmpfs over it.
 func (b *rawBuilder) maskProc(root int) {
 	fdcwd := unix.AT_FDCWD
+	b.maskPID1(root, "/proc")
 	for _, p := range maskedProcFiles {
 		b.at("mask", p)
 		from := len(b.ops)
@@ -981,6 +1001,7 @@ func (b *rawBuilder) mountOne(spec *Spec, root, i int, m Mount, trees map[int]in
 		t := b.newFS("proc", "proc", m.Options, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
 		b.attach(root, t, m.Dst, pointDir, nil)
 		b.closeSlot(t)
+		b.maskPID1(root, m.Dst)
 	case MountOther:
 		attr := uint64(unix.MOUNT_ATTR_NOSUID)
 		if !m.RW {

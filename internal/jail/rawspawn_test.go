@@ -319,6 +319,24 @@ func TestRawPID1Signals(t *testing.T) {
 	}
 }
 
+// TestRawPID1CommandLine: the jail cannot read pycage's command line
+// through PID 1 (which never exec'd on the raw path).
+func TestRawPID1CommandLine(t *testing.T) {
+	needRoot(t)
+	runBoth(t, func(t *testing.T) {
+		spec := DefaultSpec([]string{"sh", "-c", "cat /proc/1/cmdline /proc/1/task/1/cmdline; echo; cat /proc/1/comm"})
+		spec.Mounts = append(spec.Mounts, Mount{Kind: MountProc, Dst: "/proc2"})
+		spec.Args[2] += "; cat /proc2/1/cmdline"
+		_, out, errs, err := run(t, spec, "")
+		if err != nil {
+			t.Fatal(err, errs)
+		}
+		if strings.Contains(out, os.Args[0]) || strings.Contains(out, "test.") {
+			t.Fatalf("pycage's command line is visible inside: %q", out)
+		}
+	})
+}
+
 // jailPID1 finds the host pid of the raw PID 1 whose command line is
 // pycage's own and whose child runs cmd.
 func jailPID1(t *testing.T, marker string) int {
