@@ -33,6 +33,13 @@ import (
 //go:embed zygote.py
 var zygoteSource string
 
+// ZygotePath is where the zygote program is placed in a pool's jails.
+const ZygotePath = "/pycage/zygote.py"
+
+// zygoteStub is the -c program of a pool's interpreter: it runs the zygote
+// in __main__, as if it had been given with -c.
+const zygoteStub = "exec(compile(open('" + ZygotePath + "').read(), '<pycage-zygote>', 'exec'))"
+
 // Zygote returns the zygote program with the modules to import before
 // waiting (preload) filled in.
 func Zygote(preload []string) string {
@@ -101,7 +108,10 @@ func New(name string, interp string, flags []string, build func() *jail.Spec, op
 		name: name,
 		build: func() *jail.Spec {
 			s := build()
-			s.Args = append(append([]string{interp}, flags...), "-c", zy)
+			// The zygote is a read-only file of the jail, not argv: the
+			// command line stays short in ps and /proc.
+			s.Mounts = append(s.Mounts, jail.Mount{Kind: jail.MountFile, Dst: ZygotePath, Content: []byte(zy), Mode: 0o444})
+			s.Args = append(append([]string{interp}, flags...), "-c", zygoteStub)
 			s.ExecPath = ""
 			s.Files = nil
 			return s
