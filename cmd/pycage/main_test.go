@@ -375,9 +375,11 @@ print("parent done")
 
 func TestSignalRelay(t *testing.T) {
 	cmd := exec.Command(pycageBin, "run", "--", "python3", "-c", `
-import signal, sys, time
-signal.signal(signal.SIGTERM, lambda *a: (print("got SIGTERM", flush=True), sys.exit(7)))
-print("ready", flush=True)
+import os, signal, time
+# os.write and os._exit: the signal may arrive while print("ready") still
+# flushes, and print is not reentrant.
+signal.signal(signal.SIGTERM, lambda *a: (os.write(1, b"got SIGTERM\n"), os._exit(7)))
+os.write(1, b"ready\n")
 time.sleep(30)
 `)
 	var out bytes.Buffer
