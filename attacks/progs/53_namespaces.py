@@ -4,7 +4,8 @@
 # Arguments: name=link pairs of the host's namespaces.
 # Expected: user, mnt, pid, net, ipc, uts and cgroup namespaces all differ
 # from the host's; uid_map and gid_map map only 65534 to host 65534;
-# setgroups is denied; PID 1 is pycage's init.
+# setgroups is denied; PID 1 is pycage's init (its command line is
+# "pycage:init" or hidden, never pycage's own command line).
 from attacklib import *
 
 host = dict(a.split("=", 1) for a in ARGS)
@@ -33,8 +34,10 @@ for f, v in (("/proc/self/uid_map", "0 0 1"), ("/proc/self/gid_map", "0 0 1"), (
     except OSError as e:
         judge("write " + f, ename(e.errno), ("EPERM", "EROFS", "EACCES"))
 cmd = open("/proc/1/cmdline").read().split("\0")[0]
-if cmd != "pycage:init":
-    unexpected("PID 1", cmd)
-else:
+if cmd == "pycage:init":
     blocked("PID 1", cmd)
+elif cmd == "":
+    blocked("PID 1", "its command line is hidden (raw spawn path)")
+else:
+    unexpected("PID 1", cmd)  # e.g. pycage's own command line, flags and all
 done()
