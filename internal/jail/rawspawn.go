@@ -1163,12 +1163,16 @@ type rawProc struct {
 
 	group interface{ AddAll(int) error } // the run's cgroups (nil: none)
 
-	mu     sync.Mutex
-	closed bool
+	mu      sync.Mutex
+	closed  bool
+	placed  bool   // 'c' written
+	pending []byte // signals waiting for 'c'
 
-	parentTrace string
-	cmdTrace    string
+	tl *timeline
 }
+
+// child converts a CLOCK_MONOTONIC time of the child into a time.Time.
+func (p *rawProc) child(mono int64) time.Time { return p.t0.Add(time.Duration(mono - p.mono0)) }
 
 func monoNow() int64 {
 	var ts unix.Timespec
@@ -1205,7 +1209,6 @@ func (r *runner) startRaw(in, out, errw *os.File) (jailProc, *SetupError) {
 		return nil, r.prep.progErr
 	}
 	prog, trees := r.prep.prog, r.prep.trees
-	tCompile := time.Now()
 	ctlR, ctlW, err := os.Pipe()
 	if err != nil {
 		return nil, setupErr(ExitSetup, "pipe ctl: %v", err)
@@ -1289,7 +1292,7 @@ func (r *runner) startRaw(in, out, errw *os.File) (jailProc, *SetupError) {
 			stack: uint64(uintptr(unsafe.Pointer(&prog.stack2[0]))), stackSize: rawStackSize}
 	}
 	prog.trace = traceOn
-	p := &rawProc{prog: prog, ctlW: ctlW, repR: repR, evs: make(chan report, 4), t0: time.Now(), mono0: monoNow()}
+	p := &rawProc{prog: prog, ctlW: ctlW, repR: repR, evs: make(chan report, 4), t0: time.Now(), mono0: monoNow(), tl: r.tl}
 	runtime.LockOSThread()
 	pid, e := rawClone(prog)
 	runtime.UnlockOSThread()
@@ -1336,16 +1339,18 @@ func (r *runner) startRaw(in, out, errw *os.File) (jailProc, *SetupError) {
 	if r.group != nil {
 		p.group = r.group
 	}
-	msg := []byte{'g'}
+	var err2 error
 	if r.group == nil {
-		msg = append(msg, 'c') // no cgroups to wait for
+		err2 = p.sendC('g') // no cgroups to wait for
+	} else {
+		_, err2 = ctlW.Write([]byte{'g'})
 	}
-	if _, err := ctlW.Write(msg); err != nil {
-		return fail("start jail init: %v", err)
+	if err2 != nil {
+		return fail("start jail init: %v", err2)
 	}
-	if traceOn {
-		p.parentTrace = fmt.Sprintf("pipes and fds %v, clone3 %v, id maps %v", p.t0.Sub(tCompile), tCloned.Sub(p.t0), tMapped.Sub(tCloned))
-	}
+	p.tl.add(fmt.Sprintf("parent: clone3 of PID 1 (%s)", map[bool]string{true: "CLONE_VM", false: "fork"}[prog.vm]), p.t0)
+	p.tl.add("parent: clone3 returned", tCloned)
+	p.tl.add("parent: id maps written", tMapped)
 	go p.readReports()
 	return p, nil
 }
@@ -1361,20 +1366,19 @@ func (p *rawProc) placeCommand() error {
 	if p.group == nil {
 		return nil
 	}
-	t := time.Now()
 	pid, err := childPID(p.pid)
+	t := time.Now()
 	if err != nil {
 		return fmt.Errorf("find the command's process: %v", err)
 	}
 	if err := p.group.AddAll(pid); err != nil {
 		return err
 	}
-	if _, err := p.ctlW.Write([]byte{'c'}); err != nil {
+	if err := p.sendC(); err != nil {
 		return fmt.Errorf("start jail init: %v", err)
 	}
-	if traceOn {
-		p.parentTrace += fmt.Sprintf(", command placed in its cgroups in %v", time.Since(t))
-	}
+	p.tl.add("parent: the command's process found", t)
+	p.tl.add("parent: the command's process in the run's cgroups", time.Time{})
 	return nil
 }
 
@@ -1452,23 +1456,24 @@ func (p *rawProc) readReports() {
 			msg, code := p.prog.message(int(rec.Op), int(rec.Errno), int(rec.Aux))
 			p.evs <- report{Kind: "error", Error: msg, ExitCode: code}
 		case recStarted:
-			m := report{Kind: "started", SetupNs: rec.T3 - rec.T1}
-			if traceOn {
-				rel := func(t int64) time.Duration { return time.Duration(t - p.mono0) }
-				m.trace = fmt.Sprintf("raw spawn: %s; %d ops; PID 1 ready at %v, set up and in its cgroups at %v, command exec'd at %v (reported %v)%s",
-					p.parentTrace, len(p.prog.ops), rel(rec.T1), rel(rec.T2), rel(rec.T3), time.Since(p.t0), p.cmdTrace)
-			}
-			p.evs <- m
+			p.tl.add("PID 1: id maps seen ('g')", p.child(rec.T1))
+			p.tl.add("PID 1: jail set up (then waits for 'c')", p.child(rec.T2))
+			p.tl.add("PID 1: the command exec'd (exec pipe closed)", p.child(rec.T3))
+			p.tl.add(fmt.Sprintf("parent: started reported (%d ops)", len(p.prog.ops)), time.Time{})
+			p.evs <- report{Kind: "started", SetupNs: rec.T3 - rec.T1}
 		case recExit:
+			p.tl.add("PID 1: the command exited, all reaped, reported", p.child(rec.T3))
 			p.evs <- report{Kind: "exit", Status: int(rec.Aux)}
 		case recForked:
+			p.tl.add("PID 1: identity set, the command's process forked", p.child(rec.T3))
 			if err := p.placeCommand(); err != nil {
 				p.evs <- report{Kind: "error", Error: err.Error(), ExitCode: ExitSetup}
 				p.kill()
 			}
 		case recTiming:
-			rel := func(t int64) time.Duration { return time.Duration(t - p.mono0) }
-			p.cmdTrace = fmt.Sprintf("; the command released at %v, set its filter at %v, exec'd at %v", rel(rec.T1), rel(rec.T2), rel(rec.T3))
+			p.tl.add("command: released by PID 1", p.child(rec.T1))
+			p.tl.add("command: capabilities dropped, seccomp filter set", p.child(rec.T2))
+			p.tl.add("command: first execve", p.child(rec.T3))
 		}
 	}
 }
@@ -1498,10 +1503,32 @@ func (p *rawProc) kill() {
 // killAll asks PID 1 to kill every process of the jail and still report.
 func (p *rawProc) killAll() { p.ctlW.Write([]byte{'k', 0}) }
 
+// signal relays sig to the command. Until PID 1 has its 'c', signals wait
+// here: PID 1 reads the setup bytes one by one and nothing else may come
+// before them.
 func (p *rawProc) signal(sig unix.Signal) {
-	if sig > 0 && sig < 256 {
-		p.ctlW.Write([]byte{'s', byte(sig)})
+	if sig <= 0 || sig >= 256 {
+		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.placed {
+		p.pending = append(p.pending, 's', byte(sig))
+		return
+	}
+	p.ctlW.Write([]byte{'s', byte(sig)})
+}
+
+// sendC writes 'c' (and g before it when given), then the signals that
+// waited for it.
+func (p *rawProc) sendC(prefix ...byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	msg := append(append(prefix, 'c'), p.pending...)
+	p.pending = nil
+	p.placed = true
+	_, err := p.ctlW.Write(msg)
+	return err
 }
 
 func (p *rawProc) wait() error {

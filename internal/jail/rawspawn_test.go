@@ -319,6 +319,23 @@ func TestRawPID1Signals(t *testing.T) {
 	}
 }
 
+// TestSignalDuringSetup: a signal relayed while the jail is being built
+// reaches the command once it runs; it never breaks the setup.
+func TestSignalDuringSetup(t *testing.T) {
+	needRoot(t)
+	runBoth(t, func(t *testing.T) {
+		for i := 0; i < 5; i++ {
+			sigs := make(chan os.Signal, 1)
+			sigs <- syscall.SIGTERM
+			spec := DefaultSpec([]string{"sh", "-c", "trap 'exit 7' TERM; sleep 0.3"})
+			res, err := Run(context.Background(), spec, IO{Signals: sigs})
+			if err != nil || !(res.ExitCode == 7 || res.Signal == int(syscall.SIGTERM)) {
+				t.Fatalf("%v %+v", err, res)
+			}
+		}
+	})
+}
+
 // TestRawPID1CommandLine: the jail cannot read pycage's command line
 // through PID 1 (which never exec'd on the raw path).
 func TestRawPID1CommandLine(t *testing.T) {

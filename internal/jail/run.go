@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -65,6 +66,55 @@ func setupErr(code int, format string, a ...any) *SetupError {
 // traceOn prints a timeline of each run to stderr (PYCAGE_TRACE=1).
 var traceOn = os.Getenv("PYCAGE_TRACE") == "1"
 
+// timeline collects the events of one run for PYCAGE_TRACE; nil when off.
+type timeline struct {
+	mu sync.Mutex
+	t0 time.Time
+	ev []tlEvent
+}
+
+type tlEvent struct {
+	at   time.Time
+	what string
+}
+
+func newTimeline() *timeline {
+	if !traceOn {
+		return nil
+	}
+	return &timeline{t0: time.Now()}
+}
+
+// add records what happened at t (now if t is zero).
+func (tl *timeline) add(what string, t time.Time) {
+	if tl == nil {
+		return
+	}
+	if t.IsZero() {
+		t = time.Now()
+	}
+	tl.mu.Lock()
+	tl.ev = append(tl.ev, tlEvent{t, what})
+	tl.mu.Unlock()
+}
+
+// print writes the events in time order, in ms since Run began.
+func (tl *timeline) print() {
+	if tl == nil {
+		return
+	}
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	sort.SliceStable(tl.ev, func(i, j int) bool { return tl.ev[i].at.Before(tl.ev[j].at) })
+	var sb strings.Builder
+	sb.WriteString("pycage trace (ms since jail.Run):")
+	for _, e := range tl.ev {
+		fmt.Fprintf(&sb, "\n  %7.3f  %s", float64(e.at.Sub(tl.t0))/1e6, e.what)
+	}
+	sb.WriteString("\n")
+	os.Stderr.WriteString(sb.String())
+}
+
 var (
 	cgMu       sync.Mutex
 	cgManagers = map[string]*cgroup.Manager{}
@@ -102,13 +152,12 @@ type prepared struct {
 	trees   map[int]int
 	prog    *rawProg
 	progErr *SetupError
-	took    time.Duration
+	done    time.Time
 }
 
 func prepare(spec *Spec, raw bool) *prepared {
-	t := time.Now()
 	p := &prepared{}
-	defer func() { p.took = time.Since(t) }()
+	defer func() { p.done = time.Now() }()
 	p.filter, p.filterErr = compileFilter(spec.Seccomp)
 	if p.filterErr != nil || !raw {
 		return p
@@ -229,7 +278,8 @@ func (l *Limits) cgroupNeeds() []string {
 // everything down. The Result is always filled in; err is a *SetupError
 // when the jail could not be built or the command not started.
 func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
-	tRun := time.Now()
+	tl := newTimeline()
+	defer tl.print()
 	res := &Result{Limits: spec.Limits}
 	setupFail := func(e *SetupError) (*Result, error) {
 		res.Reason = ReasonSetupError
@@ -297,11 +347,8 @@ func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
 				res.Weakened = append(res.Weakened, needs...)
 			default:
 				defer func() {
-					t := time.Now()
 					group.Remove()
-					if traceOn {
-						fmt.Fprintf(os.Stderr, "pycage trace: cgroups removed in %v\n", time.Since(t))
-					}
+					tl.add("cgroups removed", time.Time{})
 				}()
 				res.Weakened = group.Weakened()
 			}
@@ -313,15 +360,13 @@ func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
 		res.Weakened = append(res.Weakened, needs...)
 	}
 
-	tCgroups := time.Now()
+	tl.add("cgroups made", time.Time{})
 	p := prep()
 	if p.filterErr != nil {
 		return setupFail(setupErr(ExitSetup, "seccomp: %v", p.filterErr))
 	}
-	r := &runner{spec: spec, group: group, res: res, raw: raw, prep: p}
-	if traceOn {
-		fmt.Fprintf(os.Stderr, "pycage trace: prologue %v: cgroups %v, filter and program %v (in parallel)\n", time.Since(tRun), tCgroups.Sub(tRun), p.took)
-	}
+	tl.add("seccomp filter and program ready (in parallel with the cgroups)", p.done)
+	r := &runner{spec: spec, group: group, res: res, raw: raw, prep: p, tl: tl}
 	return r.run(ctx, p.filter, stdio)
 }
 
@@ -341,6 +386,7 @@ type runner struct {
 	res   *Result
 	raw   bool // the raw spawn path (rawspawn.go), else the Go init
 	prep  *prepared
+	tl    *timeline
 	proc  jailProc
 
 	mu       sync.Mutex
@@ -471,7 +517,7 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 		stdout, stderr = pw, pe
 	}
 
-	t0 := time.Now()
+	r.tl.add("parent: stdio ready, spawning", time.Time{})
 	r.done = make(chan struct{})
 	var proc jailProc
 	var startErr *SetupError
@@ -485,7 +531,7 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 		copiers.Wait()
 		return fail(startErr)
 	}
-	tSpawned := time.Now()
+	r.tl.add("parent: init spawned", time.Time{})
 	defer proc.release()
 
 	var started, tExit time.Time
@@ -525,12 +571,7 @@ loop:
 			switch m.Kind {
 			case "started":
 				started = time.Now()
-				if traceOn {
-					fmt.Fprintf(os.Stderr, "pycage trace: spawn %v, init setup %v, started at %v\n", tSpawned.Sub(t0), time.Duration(m.SetupNs), started.Sub(t0))
-					if m.trace != "" {
-						fmt.Fprintf(os.Stderr, "pycage trace: %s\n", m.trace)
-					}
-				}
+				r.tl.add("parent: started", started)
 				setupTimer.Stop()
 				if stdio.Begin != nil {
 					beginCh = stdio.Begin
@@ -610,10 +651,10 @@ loop:
 		}
 		return fail(setupErr(ExitSetup, "%s", msg))
 	}
-	if traceOn {
-		fmt.Fprintf(os.Stderr, "pycage trace: exit reported at %v, init reaped at %v, output closed at %v, ended at %v, torn down at %v\n",
-			tExit.Sub(t0), end.Sub(t0), tCopied.Sub(t0), end.Sub(t0), time.Since(t0))
-	}
+	r.tl.add("parent: the command's exit reported", tExit)
+	r.tl.add("parent: init reaped", end)
+	r.tl.add("parent: output closed", tCopied)
+	r.tl.add("parent: cgroups killed and read", time.Time{})
 
 	// The command's own status, when init lived to report it.
 	status := -1
