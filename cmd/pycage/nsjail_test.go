@@ -199,3 +199,34 @@ func TestNsjailBadInput(t *testing.T) {
 		t.Fatalf("unknown flag: %d %q", r.code, r.stderr)
 	}
 }
+
+func TestNsjailSeccompPolicies(t *testing.T) {
+	d := examplesDir(t)
+	// A kafel policy from the command line (nsjail's --seccomp_string) and
+	// from a config field (seccomp_string): uname fails with EPERM,
+	// sched_getscheduler is killed (SIGSYS), everything else is allowed.
+	policy := "POLICY p { ERRNO(1) { uname }, KILL { sched_getscheduler } } USE p DEFAULT ALLOW"
+	code := `
+import os
+try: os.uname(); print("uname allowed", flush=True)
+except OSError as e: print("uname", e.errno, flush=True)
+os.sched_getscheduler(0)
+print("not reached")
+`
+	r := nsjail(t, d, "", "--config", "seed.cfg", "--seccomp_string", policy, "--", "python3", "-Sc", code)
+	if r.stdout != "uname 1\n" || r.code != 128+31 {
+		t.Fatalf("--seccomp_string: code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	cfg := seedWith(t, d, "rlimit_as: 700", "rlimit_as: 700\nseccomp_string: \""+policy+"\"")
+	r = nsjail(t, d, "", "--config", cfg, "--", "python3", "-Sc", code)
+	if r.stdout != "uname 1\n" || r.code != 128+31 {
+		t.Fatalf("seccomp_string field: code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	// Unsupported kafel syntax fails with file:line:col.
+	bad := filepath.Join(t.TempDir(), "bad.policy")
+	os.WriteFile(bad, []byte("POLICY p {\n  FROBNICATE { read }\n}\nUSE p DEFAULT KILL\n"), 0o644)
+	r = nsjail(t, d, "", "--config", "seed.cfg", "--seccomp_policy", bad, "--", "python3", "-Sc", "pass")
+	if r.code != 125 || !strings.Contains(r.stderr, "bad.policy:2:") {
+		t.Fatalf("bad policy: code %d stderr %q", r.code, r.stderr)
+	}
+}
