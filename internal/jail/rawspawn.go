@@ -93,6 +93,9 @@ type rawProg struct {
 	preEnd, identEnd, forkedEnd, setupEnd, postEnd int
 
 	forkOp                                            int // op index reported when the fork fails
+	filterOp                                          int // the seccomp op (-1: none)
+	fprog                                             unix.SockFprog
+	filterIns                                         []unix.SockFilter
 	slotExecR, slotExecW, slotGoR, slotGoW, slotSigFD int
 
 	// The fd layout of PID 1 (fds[t].src -1: t is closed).
@@ -641,27 +644,46 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 		b.at("set", "no_new_privs")
 		b.sys(unix.SYS_PRCTL, cst(unix.PR_SET_NO_NEW_PRIVS), cint(1), cint(0), cint(0), cint(0))
 	}
-	if filter != nil && len(filter.Insns) > 0 {
-		if len(filter.Insns) > 0xffff {
-			return nil, fmt.Errorf("seccomp filter too long (%d instructions)", len(filter.Insns))
-		}
-		ins := make([]byte, 0, 8*len(filter.Insns))
-		for _, in := range filter.Insns {
-			ins = binary.LittleEndian.AppendUint16(ins, in.Code)
-			ins = append(ins, in.Jt, in.Jf)
-			ins = binary.LittleEndian.AppendUint32(ins, in.K)
-		}
-		insOff := b.data(ins)
-		fprog := b.words(uint64(len(filter.Insns)), 0)
-		b.fixes = append(b.fixes, [2]int{fprog + 8, insOff})
+	p.filterOp = -1
+	if spec.Seccomp != nil {
+		// The filter is set later (setFilter), so that the program can
+		// be compiled while the policy is. Until then the op fails
+		// (EFAULT): never an execve without the filter.
 		b.at("install", "seccomp filter")
-		b.sys(unix.SYS_SECCOMP, cst(unix.SECCOMP_SET_MODE_FILTER), cst(uintptr(filter.Flags)), mem(fprog))
+		p.filterOp = b.sys(unix.SYS_SECCOMP, cst(unix.SECCOMP_SET_MODE_FILTER), cint(0), cint(0))
 	}
 	// execve: the name as given, or each PATH candidate in turn.
 	if err := b.exec(spec, p); err != nil {
 		return nil, err
 	}
-	return b.finish(p)
+	p, err := b.finish(p)
+	if err == nil && filter != nil {
+		err = p.setFilter(filter)
+	}
+	return p, err
+}
+
+// setFilter gives the program its seccomp filter.
+func (p *rawProg) setFilter(f *seccomp.Filter) error {
+	if p.filterOp < 0 {
+		return nil
+	}
+	op := &p.ops[p.filterOp]
+	if f == nil || len(f.Insns) == 0 {
+		op.nr = macroNop
+		return nil
+	}
+	if len(f.Insns) > 0xffff {
+		return fmt.Errorf("seccomp filter too long (%d instructions)", len(f.Insns))
+	}
+	p.filterIns = make([]unix.SockFilter, len(f.Insns))
+	for i, in := range f.Insns {
+		p.filterIns[i] = unix.SockFilter{Code: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
+	}
+	p.fprog = unix.SockFprog{Len: uint16(len(f.Insns)), Filter: &p.filterIns[0]}
+	op.a[1] = uintptr(f.Flags)
+	op.a[2] = uintptr(unsafe.Pointer(&p.fprog))
+	return nil
 }
 
 func le32(v ...uint32) []byte {
@@ -1180,9 +1202,10 @@ func monoNow() int64 {
 	return ts.Nano()
 }
 
-// prepareRaw opens the bind trees (as root) and compiles the program; Run
-// calls it while it makes the cgroups.
-func prepareRaw(spec *Spec, filter *seccomp.Filter) (map[int]int, *rawProg, *SetupError) {
+// prepareRaw opens the bind trees (as root) and compiles the program
+// without its seccomp filter (setFilter); Run calls it while it makes the
+// cgroups and compiles the filter.
+func prepareRaw(spec *Spec) (map[int]int, *rawProg, *SetupError) {
 	// As root, the parent opens the bind trees (sources under directories
 	// the jail's user cannot enter still work), as on the Go path.
 	var trees map[int]int
@@ -1193,7 +1216,7 @@ func prepareRaw(spec *Spec, filter *seccomp.Filter) (map[int]int, *rawProg, *Set
 		}
 		trees = t
 	}
-	prog, err := compileRaw(spec, filter, rawOpts{rootBase: rootBase(), trees: trees})
+	prog, err := compileRaw(spec, nil, rawOpts{rootBase: rootBase(), trees: trees})
 	if err != nil {
 		return trees, nil, setupErr(ExitSetup, "%v", err)
 	}

@@ -71,6 +71,14 @@ func TestCompileRawDefault(t *testing.T) {
 	if !(p.postEnd <= nnp && nnp < filt && filt < len(p.ops)-1) {
 		t.Fatalf("no_new_privs at %d, seccomp at %d, exec at %d", nnp, filt, len(p.ops)-1)
 	}
+	// Without setFilter the seccomp op fails (no execve without the filter).
+	q, err := compileRaw(spec, nil, rawOpts{rootBase: "/tmp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op := q.ops[q.filterOp]; op.nr != unix.SYS_SECCOMP || op.a[2] != 0 {
+		t.Fatalf("unset filter op: %+v", op)
+	}
 	// pivot_root is in PID 1's setup.
 	for i, op := range p.ops {
 		if op.nr == unix.SYS_PIVOT_ROOT && !(p.preEnd <= i && i < p.setupEnd) {

@@ -149,20 +149,36 @@ type prepared struct {
 	filter    *seccomp.Filter
 	filterErr error
 	// The raw path: the bind trees the parent opened and the program.
-	trees   map[int]int
-	prog    *rawProg
-	progErr *SetupError
-	done    time.Time
+	trees      map[int]int
+	prog       *rawProg
+	progErr    *SetupError
+	filterDone time.Time
+	done       time.Time
 }
 
 func prepare(spec *Spec, raw bool) *prepared {
 	p := &prepared{}
 	defer func() { p.done = time.Now() }()
+	var rawDone chan struct{}
+	if raw {
+		// The program does not need the filter to be compiled.
+		rawDone = make(chan struct{})
+		go func() {
+			defer close(rawDone)
+			p.trees, p.prog, p.progErr = prepareRaw(spec)
+		}()
+	}
 	p.filter, p.filterErr = compileFilter(spec.Seccomp)
-	if p.filterErr != nil || !raw {
+	p.filterDone = time.Now()
+	if !raw {
 		return p
 	}
-	p.trees, p.prog, p.progErr = prepareRaw(spec, p.filter)
+	<-rawDone
+	if p.filterErr == nil && p.progErr == nil {
+		if err := p.prog.setFilter(p.filter); err != nil {
+			p.progErr = setupErr(ExitSetup, "%v", err)
+		}
+	}
 	return p
 }
 
@@ -365,7 +381,8 @@ func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
 	if p.filterErr != nil {
 		return setupFail(setupErr(ExitSetup, "seccomp: %v", p.filterErr))
 	}
-	tl.add("seccomp filter and program ready (in parallel with the cgroups)", p.done)
+	tl.add("seccomp filter compiled (in parallel with the cgroups)", p.filterDone)
+	tl.add("bind trees opened, program compiled (in parallel), filter set", p.done)
 	r := &runner{spec: spec, group: group, res: res, raw: raw, prep: p, tl: tl}
 	return r.run(ctx, p.filter, stdio)
 }
