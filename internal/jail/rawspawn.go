@@ -407,9 +407,14 @@ func (b *rawBuilder) newFS(fstype, source, options string, attr uint64) int {
 // writeFile emits rootfs.writeFile.
 func (b *rawBuilder) writeFile(root int, p string, content []byte, mode uint32) {
 	parent := b.mkpath(root, path.Dir(path.Clean("/"+p)))
+	b.writeFileIn(parent, p, content, mode)
+	b.closeSlot(parent)
+}
+
+// writeFileIn writes file p (its base name) in the directory in slot parent.
+func (b *rawBuilder) writeFileIn(parent int, p string, content []byte, mode uint32) {
 	fd := b.sysOut(unix.SYS_OPENAT, slot(parent), mem(b.str(path.Base(p))),
 		cst(unix.O_CREAT|unix.O_TRUNC|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC), cint(int(mode)))
-	b.closeSlot(parent)
 	if len(content) > 0 {
 		b.sys(macroWrite, slot(fd), mem(b.data(content)), cint(len(content)))
 	}
@@ -845,9 +850,14 @@ func (b *rawBuilder) mounts(spec *Spec, rootBase string, trees map[int]int, dev 
 		b.setattr(d, 0, 0, unix.MOUNT_ATTR_NODEV)
 		b.attach(root, d, "/dev", pointDir, nil)
 		b.closeSlot(d)
+		// The new /dev is empty: its points are files created in it.
+		b.at("open", "/dev")
+		devfd := b.openDir(root, "/dev")
 		for _, n := range devNodes {
 			b.at("bind", "/dev/"+n)
-			b.attach(root, dev[n], "/dev/"+n, pointFile, nil)
+			pt := b.sysOut(macroOpen, slot(devfd), mem(b.str(n)))
+			b.moveMount(dev[n], pt)
+			b.closeSlot(pt)
 			b.closeSlot(dev[n])
 		}
 		shmSize := spec.Limits.Memory
@@ -858,9 +868,6 @@ func (b *rawBuilder) mounts(spec *Spec, rootBase string, trees map[int]int, dev 
 		shm := b.newTmpfs(shmSize, 0o1777, 0, 0, false)
 		b.attach(root, shm, "/dev/shm", pointDir, nil)
 		b.closeSlot(shm)
-		b.at("open", "/dev")
-		devfd := b.sysOut(unix.SYS_OPENAT2, slot(root), mem(b.str("dev")),
-			mem(b.words(unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, unix.RESOLVE_IN_ROOT|unix.RESOLVE_NO_MAGICLINKS)), cint(24))
 		links := map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"}
 		names := make([]string, 0, len(links))
 		for n := range links {
@@ -890,9 +897,23 @@ func (b *rawBuilder) mounts(spec *Spec, rootBase string, trees map[int]int, dev 
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	// In a stable order; each parent directory opened once.
+	parents := map[string]int{}
 	for _, n := range names {
 		b.at("write", n)
-		b.writeFile(root, n, []byte(spec.EtcFiles[n]), 0o644)
+		dir := path.Dir(path.Clean("/" + n))
+		pd, ok := parents[dir]
+		if !ok {
+			pd = b.mkpath(root, dir)
+			parents[dir] = pd
+		}
+		b.writeFileIn(pd, n, []byte(spec.EtcFiles[n]), 0o644)
+	}
+	for _, n := range names {
+		if pd, ok := parents[path.Dir(path.Clean("/"+n))]; ok {
+			b.closeSlot(pd)
+			delete(parents, path.Dir(path.Clean("/"+n)))
+		}
 	}
 	if spec.Cwd != "" {
 		b.at("mkdir", "(cwd) "+spec.Cwd)
@@ -938,50 +959,75 @@ func keepRootRW(spec *Spec) bool {
 // may hold what the jail should not see. They are masked with /dev/null.
 var pid1Files = []string{"1/cmdline", "1/task/1/cmdline"}
 
-// maskPID1 masks pid1Files of the proc mount at dir.
-func (b *rawBuilder) maskPID1(root int, dir string) {
-	fdcwd := unix.AT_FDCWD
-	for _, f := range pid1Files {
-		p := path.Join(dir, f)
-		b.at("mask", p)
-		null := b.sysOut(unix.SYS_OPEN_TREE, cst(uintptr(fdcwd)), mem(b.str("/dev/null")), cst(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC))
-		b.setattr(null, 0, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC, 0)
-		b.attach(root, null, p, pointFile, nil)
-		b.closeSlot(null)
-	}
+// openDir opens directory p (absolute, inside the new root) as O_PATH, with
+// RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS: after a mount on p, the mount's root.
+func (b *rawBuilder) openDir(root int, p string) int {
+	return b.sysOut(unix.SYS_OPENAT2, slot(root), mem(b.str(strings.TrimPrefix(path.Clean(p), "/"))), mem(b.howDirOff()), cint(24))
 }
 
-// maskProc emits rootfs.maskProc: a probe of each path (skipped when it
-// does not exist), then /dev/null or an empty read-only tmpfs over it.
-func (b *rawBuilder) maskProc(root int) {
-	fdcwd := unix.AT_FDCWD
-	b.maskPID1(root, "/proc")
-	for _, p := range maskedProcFiles {
-		b.at("mask", p)
-		from := len(b.ops)
-		probe := b.sysOut(unix.SYS_OPENAT2, slot(root), mem(b.str(strings.TrimPrefix(p, "/"))),
-			mem(b.words(unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0, unix.RESOLVE_IN_ROOT|unix.RESOLVE_NO_MAGICLINKS)), cint(24))
+func (b *rawBuilder) howDirOff() int { return b.howDir }
+
+// moveMount attaches the detached mount in slot m onto the point in slot pt.
+func (b *rawBuilder) moveMount(m, pt int) {
+	b.sys(unix.SYS_MOVE_MOUNT, slot(m), mem(b.empty), slot(pt), mem(b.empty),
+		cst(unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH))
+}
+
+// maskIn hides name (relative to the proc mount whose root is in slot dir,
+// shown as dir/name in messages) behind a read-only /dev/null (a file) or
+// an empty read-only tmpfs (a directory). The probe's O_PATH fd is the
+// mount point. With optional, a name that does not exist is skipped.
+func (b *rawBuilder) maskIn(dir int, shown, name string, isDir, optional bool) {
+	b.at("mask", shown)
+	from := len(b.ops)
+	fl := uint64(unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC)
+	if isDir {
+		fl |= unix.O_DIRECTORY
+	}
+	probe := b.sysOut(unix.SYS_OPENAT2, slot(dir), mem(b.str(name)),
+		mem(b.words(fl, 0, unix.RESOLVE_IN_ROOT|unix.RESOLVE_NO_MAGICLINKS)), cint(24))
+	if optional {
 		b.ops[len(b.ops)-1].skipOn = uint16(unix.ENOENT)
-		b.closeSlot(probe)
-		null := b.sysOut(unix.SYS_OPEN_TREE, cst(uintptr(fdcwd)), mem(b.str("/dev/null")), cst(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC))
-		b.setattr(null, 0, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC, 0)
-		b.attach(root, null, p, pointFile, nil)
-		b.closeSlot(null)
-		b.skipTo(from, len(b.ops), len(b.ops))
+	}
+	var m int
+	if isDir {
+		m = b.newTmpfs(4096, 0o555, 0, 0, false)
+		b.setattr(m, 0, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOEXEC, 0)
+	} else {
+		fdcwd := unix.AT_FDCWD
+		m = b.sysOut(unix.SYS_OPEN_TREE, cst(uintptr(fdcwd)), mem(b.str("/dev/null")), cst(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC))
+		b.setattr(m, 0, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC, 0)
+	}
+	b.moveMount(m, probe)
+	b.closeSlot(m)
+	b.closeSlot(probe)
+	b.skipTo(from, len(b.ops), len(b.ops))
+}
+
+// maskPID1 masks pid1Files of the proc mount at dir.
+func (b *rawBuilder) maskPID1(root int, dir string) {
+	b.at("open", dir)
+	pd := b.openDir(root, dir)
+	for _, f := range pid1Files {
+		b.maskIn(pd, path.Join(dir, f), f, false, false)
+	}
+	b.closeSlot(pd)
+}
+
+// maskProc emits rootfs.maskProc, and masks PID 1's command line.
+func (b *rawBuilder) maskProc(root int) {
+	b.at("open", "/proc")
+	pd := b.openDir(root, "/proc")
+	for _, f := range pid1Files {
+		b.maskIn(pd, path.Join("/proc", f), f, false, false)
+	}
+	for _, p := range maskedProcFiles {
+		b.maskIn(pd, p, strings.TrimPrefix(p, "/proc/"), false, true)
 	}
 	for _, p := range maskedProcDirs {
-		b.at("mask", p)
-		from := len(b.ops)
-		probe := b.sysOut(unix.SYS_OPENAT2, slot(root), mem(b.str(strings.TrimPrefix(p, "/"))),
-			mem(b.words(unix.O_PATH|unix.O_NOFOLLOW|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, unix.RESOLVE_IN_ROOT|unix.RESOLVE_NO_MAGICLINKS)), cint(24))
-		b.ops[len(b.ops)-1].skipOn = uint16(unix.ENOENT)
-		b.closeSlot(probe)
-		t := b.newTmpfs(4096, 0o555, 0, 0, false)
-		b.setattr(t, 0, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOEXEC, 0)
-		b.attach(root, t, p, pointDir, nil)
-		b.closeSlot(t)
-		b.skipTo(from, len(b.ops), len(b.ops))
+		b.maskIn(pd, p, strings.TrimPrefix(p, "/proc/"), true, true)
 	}
+	b.closeSlot(pd)
 }
 
 // mountOne emits rootfs.mountOne.
