@@ -344,6 +344,27 @@ func TestSignalDuringSetup(t *testing.T) {
 	})
 }
 
+// TestRawKeepCaps: a kept capability is the command's (ambient, permitted,
+// effective, bounding), nothing else is; no_new_privs is set. (Raw path
+// only: on the Go path the stage has no capability left to drop the
+// bounding set with, and fails with "drop capabilities: EPERM".)
+func TestRawKeepCaps(t *testing.T) {
+	needRoot(t)
+	t.Setenv("PYCAGE_SPAWN", "raw")
+	func(t *testing.T) {
+		spec := DefaultSpec([]string{"sh", "-c", "grep -E '^(Cap|NoNewPrivs)' /proc/self/status"})
+		spec.KeepCaps = []string{"CAP_NET_RAW"}
+		_, out, errs, err := run(t, spec, "")
+		if err != nil {
+			t.Fatal(err, errs)
+		}
+		want := "CapInh:\t0000000000002000\nCapPrm:\t0000000000002000\nCapEff:\t0000000000002000\nCapBnd:\t0000000000002000\nCapAmb:\t0000000000002000\nNoNewPrivs:\t1\n"
+		if out != want {
+			t.Fatalf("got\n%s\nwant\n%s", out, want)
+		}
+	}(t)
+}
+
 // TestRawPID1CommandLine: the jail cannot read pycage's command line
 // through PID 1 (which never exec'd on the raw path).
 func TestRawPID1CommandLine(t *testing.T) {
