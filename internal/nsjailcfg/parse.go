@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/prototext"
@@ -57,7 +58,7 @@ func isJSON(name string, data []byte) bool {
 
 // The protobuf decoders report positions as "(line L:C)"; some messages
 // (missing required fields) have none.
-var posRE = regexp.MustCompile(`\(line (\d+):(\d+)\):?\s*`)
+var posRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\(line (\d+):(\d+)\):?\s*`) })
 
 // ParseError is a config syntax or schema error.
 type ParseError struct {
@@ -78,7 +79,7 @@ func positionError(name string, err error) error {
 	msg = strings.TrimPrefix(msg, "proto:")
 	msg = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(msg), "syntax error:"))
 	pe := &ParseError{File: name}
-	if m := posRE.FindStringSubmatchIndex(msg); m != nil {
+	if m := posRE().FindStringSubmatchIndex(msg); m != nil {
 		pe.Line, _ = strconv.Atoi(msg[m[2]:m[3]])
 		pe.Column, _ = strconv.Atoi(msg[m[4]:m[5]])
 		msg = msg[:m[0]] + msg[m[1]:]

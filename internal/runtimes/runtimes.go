@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pycage/pycage/internal/jail"
 )
@@ -199,13 +200,13 @@ type Set struct {
 	Notes []string
 }
 
-var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$`)
+var nameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$`) })
 
 // pythonFile matches an interpreter file name that carries its version.
-var pythonFile = regexp.MustCompile(`^python(\d+\.\d+)$`)
+var pythonFile = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^python(\d+\.\d+)$`) })
 
 // pyenvVersion matches a pyenv version dir: 3.12.1, 3.13.0rc2, 3.13.0t, 2.7.18.
-var pyenvVersion = regexp.MustCompile(`^(\d+)\.(\d+)(?:\.(\d+))?([A-Za-z0-9]*)$`)
+var pyenvVersion = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\d+)\.(\d+)(?:\.(\d+))?([A-Za-z0-9]*)$`) })
 
 // Load builds the Set from the file system: nothing is run. Structural
 // mistakes (a relative path, a name used twice, a name that cannot be
@@ -214,7 +215,7 @@ var pyenvVersion = regexp.MustCompile(`^(\d+)\.(\d+)(?:\.(\d+))?([A-Za-z0-9]*)$`
 func Load(o Options) (*Set, error) {
 	s := &Set{byName: map[string]*Runtime{}}
 	add := func(rt *Runtime) error {
-		if !nameRe.MatchString(rt.Name) {
+		if !nameRe().MatchString(rt.Name) {
 			return fmt.Errorf("runtime name %q: use letters, digits and . _ + - (at most 64)", rt.Name)
 		}
 		if old, dup := s.byName[rt.Name]; dup {
@@ -331,7 +332,7 @@ func newRuntime(c Config, source string) *Runtime {
 	}
 	// The version the file names say: python3 -> python3.11.
 	for _, p := range []string{real, c.Path} {
-		if m := pythonFile.FindStringSubmatch(filepath.Base(p)); m != nil {
+		if m := pythonFile().FindStringSubmatch(filepath.Base(p)); m != nil {
 			rt.Version = m[1]
 			if rt.Name == "" {
 				rt.Name = "python" + m[1]
@@ -391,7 +392,7 @@ func discoverPyenv(root string) ([]pyenvFound, []string, error) {
 		if !e.IsDir() {
 			continue
 		}
-		m := pyenvVersion.FindStringSubmatch(name)
+		m := pyenvVersion().FindStringSubmatch(name)
 		if m == nil {
 			notes = append(notes, fmt.Sprintf("pyenv %s: left out (not a CPython version name)", name))
 			continue
@@ -495,6 +496,6 @@ func (s *Set) Paths() []string {
 // IsPythonCommand says whether a command name means "the Python
 // interpreter" (python, python3, python3.12, python2.7): `pycage run
 // --runtime NAME -- python3 ...` replaces it with the runtime's interpreter.
-func IsPythonCommand(cmd string) bool { return pythonCommand.MatchString(cmd) }
+func IsPythonCommand(cmd string) bool { return pythonCommand().MatchString(cmd) }
 
-var pythonCommand = regexp.MustCompile(`^python(\d+(\.\d+)?)?$`)
+var pythonCommand = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^python(\d+(\.\d+)?)?$`) })

@@ -193,7 +193,7 @@ func info(r *http.Request) *reqInfo {
 	return &reqInfo{}
 }
 
-var requestIDRe = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+var requestIDRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`) })
 
 func newRequestID() string {
 	var b [8]byte
@@ -232,7 +232,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t0 := time.Now()
 		ri := &reqInfo{id: r.Header.Get("X-Request-Id")}
-		if !requestIDRe.MatchString(ri.id) {
+		if !requestIDRe().MatchString(ri.id) {
 			ri.id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", ri.id)
