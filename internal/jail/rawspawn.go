@@ -1206,9 +1206,10 @@ func rootBase() string {
 	return "/tmp"
 }
 
-// spawnMode picks the spawn path: PYCAGE_SPAWN=go|raw overrides the
-// default (raw whenever the spec allows it). A forced raw path on a spec
-// it cannot run falls back to the Go path.
+// spawnRaw says whether a run takes the raw path: whenever the spec allows
+// it, unless PYCAGE_SPAWN=go. (PYCAGE_SPAWN=rawfork keeps the raw path but
+// without CLONE_VM; a raw path forced on a spec it cannot run falls back to
+// the Go path.)
 func spawnRaw(spec *Spec) bool {
 	switch os.Getenv("PYCAGE_SPAWN") {
 	case "go":
