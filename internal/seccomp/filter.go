@@ -98,9 +98,13 @@ func compileDefault(arch Arch, opt Options) (*Filter, error) {
 		c := *f // the Insns are shared: callers must not modify them
 		return &c, nil
 	}
-	f, err := CompileArch(DefaultPolicyName, DefaultPolicy(), arch, opt)
-	if err != nil {
-		return nil, err
+	f := precompiled(arch, opt)
+	if f == nil {
+		var err error
+		f, err = CompileArch(DefaultPolicyName, DefaultPolicy(), arch, opt)
+		if err != nil {
+			return nil, err
+		}
 	}
 	defaultCache[k] = f
 	c := *f

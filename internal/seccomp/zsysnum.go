@@ -2,8 +2,6 @@
 
 package seccomp
 
-// sysnumAMD64 is a function so the table is built only when a policy is
-// compiled, not at every start of the binary.
 func sysnumAMD64() map[string]uint32 {
 	return map[string]uint32{
 		"read":                    0,
