@@ -230,3 +230,21 @@ print("not reached")
 		t.Fatalf("bad policy: code %d stderr %q", r.code, r.stderr)
 	}
 }
+
+func TestNsjailKeepCapsBothPaths(t *testing.T) {
+	d := examplesDir(t)
+	code := "import socket; socket.socket(socket.AF_INET, socket.SOCK_RAW, 1); print('raw socket ok')"
+	for _, sp := range []string{"go", "raw"} {
+		t.Run(sp, func(t *testing.T) {
+			t.Setenv("PYCAGE_SPAWN", sp)
+			r := nsjail(t, d, "", "--config", "seed.cfg", "--keep_caps", "--cap", "CAP_NET_RAW", "--", "python3", "-Sc", code)
+			if r.stdout != "raw socket ok\n" {
+				t.Fatalf("kept CAP_NET_RAW: code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+			}
+			r = nsjail(t, d, "", "--config", "seed.cfg", "--", "python3", "-Sc", code)
+			if r.code != 1 || !strings.Contains(r.stderr, "PermissionError") {
+				t.Fatalf("without kept caps: code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package jail
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -120,3 +121,20 @@ func dropAllCaps() {
 }
 
 func ptr[T any](p *T) unsafe.Pointer { return unsafe.Pointer(p) }
+
+// initAmbient is what the Go init (and its stage) get through execve: the
+// capabilities init needs plus the ones the command keeps (the stage can
+// only keep what it has).
+func initAmbient(keep []string) []uintptr {
+	caps := append([]uintptr(nil), initCaps...)
+	for _, k := range keep {
+		c, err := CapByName(k)
+		if err != nil {
+			continue // Validate has refused it already
+		}
+		if !slices.Contains(caps, uintptr(c)) {
+			caps = append(caps, uintptr(c))
+		}
+	}
+	return caps
+}

@@ -744,7 +744,7 @@ func (r *runner) startGo(filter *seccomp.Filter, stdin, stdout, stderr *os.File)
 	attr := &syscall.SysProcAttr{
 		Cloneflags:  flags,
 		Credential:  &syscall.Credential{Uid: spec.UID, Gid: spec.GID, NoSetGroups: true},
-		AmbientCaps: initCaps,
+		AmbientCaps: initAmbient(spec.KeepCaps),
 		Pdeathsig:   syscall.SIGKILL,
 	}
 	if ns.User {
