@@ -142,32 +142,11 @@ func evalFailed(msg string) *evalResponse {
 
 func (s *Server) handleEval(w http.ResponseWriter, r *http.Request) {
 	ri := info(r)
-	ri.endpoint = "eval"
-	switch r.Method {
-	case http.MethodPost:
-	case http.MethodOptions:
-		w.Header().Set("Allow", "POST")
-		w.Header().Set("Content-Length", "0")
-		w.WriteHeader(http.StatusOK)
-		ri.reason = "options"
-		return
-	default:
-		writeError(w, r, methodNotAllowed("POST"))
+	raw, leave, ok := s.postBody(w, r, "eval")
+	if !ok {
 		return
 	}
-	if e := jsonContentType(r); e != nil {
-		writeError(w, r, e)
-		return
-	}
-	if !s.admit(w, r) {
-		return
-	}
-	defer s.lim.leave()
-	raw, e := s.readBody(w, r)
-	if e != nil {
-		writeError(w, r, e)
-		return
-	}
+	defer leave()
 	badRequest := func(title, desc string) {
 		writeError(w, r, &apiError{Status: http.StatusBadRequest, Title: title, Description: desc, reason: "bad-request"})
 	}

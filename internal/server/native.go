@@ -130,32 +130,11 @@ func (s *Server) resolveLimits(rl runLimits) (Limits, error) {
 
 func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	ri := info(r)
-	ri.endpoint = "run"
-	switch r.Method {
-	case http.MethodPost:
-	case http.MethodOptions:
-		w.Header().Set("Allow", "POST")
-		w.Header().Set("Content-Length", "0")
-		w.WriteHeader(http.StatusOK)
-		ri.reason = "options"
-		return
-	default:
-		writeError(w, r, methodNotAllowed("POST"))
+	raw, leave, ok := s.postBody(w, r, "run")
+	if !ok {
 		return
 	}
-	if e := jsonContentType(r); e != nil {
-		writeError(w, r, e)
-		return
-	}
-	if !s.admit(w, r) {
-		return
-	}
-	defer s.lim.leave()
-	raw, e := s.readBody(w, r)
-	if e != nil {
-		writeError(w, r, e)
-		return
-	}
+	defer leave()
 	bad := func(title, format string, a ...any) {
 		writeError(w, r, &apiError{Status: http.StatusBadRequest, Title: title, Description: fmt.Sprintf(format, a...), reason: "bad-request"})
 	}

@@ -573,3 +573,39 @@ func (s *Server) baseSpec(rt *runtimes.Runtime, args []string, lim Limits, files
 	spec.Cgroup.Parent = s.cfg.CgroupParent
 	return spec
 }
+
+// postBody is the common start of the POST endpoints: OPTIONS answers
+// 200 with Allow, other methods 405, a non-JSON content type 415; then
+// the request is admitted to the queue (503 beyond it) and its body read
+// (413 over the limit). ok is false when the answer has been written;
+// otherwise the caller must call leave when done.
+func (s *Server) postBody(w http.ResponseWriter, r *http.Request, endpoint string) (raw []byte, leave func(), ok bool) {
+	ri := info(r)
+	ri.endpoint = endpoint
+	switch r.Method {
+	case http.MethodPost:
+	case http.MethodOptions:
+		w.Header().Set("Allow", "POST")
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
+		ri.reason = "options"
+		return nil, nil, false
+	default:
+		writeError(w, r, methodNotAllowed("POST"))
+		return nil, nil, false
+	}
+	if e := jsonContentType(r); e != nil {
+		writeError(w, r, e)
+		return nil, nil, false
+	}
+	if !s.admit(w, r) {
+		return nil, nil, false
+	}
+	raw, e := s.readBody(w, r)
+	if e != nil {
+		s.lim.leave()
+		writeError(w, r, e)
+		return nil, nil, false
+	}
+	return raw, s.lim.leave, true
+}
