@@ -248,3 +248,25 @@ func TestNsjailKeepCapsBothPaths(t *testing.T) {
 		})
 	}
 }
+
+func TestNsjailNiceLevel(t *testing.T) {
+	d := examplesDir(t)
+	for _, sp := range []string{"go", "raw"} {
+		t.Run(sp, func(t *testing.T) {
+			t.Setenv("PYCAGE_SPAWN", sp)
+			// nsjail's default nice_level is 19; the flag overrides it.
+			r := nsjail(t, d, "", "--config", "seed.cfg", "--", "python3", "-Sc", "import os; print(os.nice(0))")
+			if r.stdout != "19\n" {
+				t.Fatalf("default nice_level: code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+			}
+			r = nsjail(t, d, "", "--config", "seed.cfg", "--nice_level", "5", "--", "python3", "-Sc", "import os; print(os.nice(0))")
+			if r.stdout != "5\n" {
+				t.Fatalf("--nice_level 5: code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+	r := nsjail(t, d, "", "--config", "seed.cfg", "--nice_level", "-5", "--", "true")
+	if r.code != 125 || !strings.Contains(r.stderr, "nice_level") {
+		t.Fatalf("negative nice_level: code %d stderr %q", r.code, r.stderr)
+	}
+}

@@ -138,7 +138,7 @@ func runInit() {
 	cfg := stageConfig{
 		Args: spec.Args, ExecPath: spec.ExecPath, Env: spec.Env, Cwd: spec.Cwd,
 		Rlimits: spec.Limits.Rlimits, Filter: p.Filter, FilterFlags: p.FilterFlags,
-		NoNewPrivs: !spec.DisableNoNewPrivs, KeepCaps: spec.KeepCaps,
+		NoNewPrivs: !spec.DisableNoNewPrivs, KeepCaps: spec.KeepCaps, Nice: spec.Nice,
 		UnshareCgroup: spec.Namespaces.Cgroup && p.CgroupFDs > 0,
 	}
 	var stage int

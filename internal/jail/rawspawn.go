@@ -609,6 +609,10 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 		b.at("setrlimit", fmt.Sprintf("%s (soft %d, hard %d)", rl.Resource, rl.Soft, rl.Hard))
 		b.sys(unix.SYS_PRLIMIT64, cint(0), cint(res), mem(b.words(rl.Soft, rl.Hard)), cint(0))
 	}
+	if spec.Nice != 0 {
+		b.at("setpriority", fmt.Sprintf("nice %d", spec.Nice))
+		b.sys(unix.SYS_SETPRIORITY, cst(unix.PRIO_PROCESS), cint(0), cint(spec.Nice))
+	}
 	if spec.Namespaces.Cgroup {
 		b.at("unshare", "cgroup namespace")
 		b.sys(unix.SYS_UNSHARE, cst(unix.CLONE_NEWCGROUP))

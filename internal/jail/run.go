@@ -250,6 +250,9 @@ func (s *Spec) Validate() error {
 			return fmt.Errorf("file %q: %v", f.Path, err)
 		}
 	}
+	if s.Nice < 0 || s.Nice > 19 {
+		return fmt.Errorf("nice %d: must be 0..19 (a negative niceness needs a privilege the jail does not have)", s.Nice)
+	}
 	for _, c := range s.KeepCaps {
 		if _, err := CapByName(c); err != nil {
 			return err
@@ -911,7 +914,7 @@ func (p *goProc) release() {
 // path, see startDirect): only under pycage's own default policy (or none),
 // without RLIMIT_AS and without kept capabilities.
 func canStartDirect(spec *Spec) bool {
-	if spec.Seccomp != nil && spec.Seccomp.Policy != "" || len(spec.KeepCaps) > 0 || spec.DisableNoNewPrivs {
+	if spec.Seccomp != nil && spec.Seccomp.Policy != "" || len(spec.KeepCaps) > 0 || spec.DisableNoNewPrivs || spec.Nice != 0 {
 		return false
 	}
 	for _, r := range spec.Limits.Rlimits {

@@ -60,6 +60,9 @@ type Spec struct {
 	KeepCaps []string `json:"keep_caps,omitempty"`
 	// DisableNoNewPrivs leaves no_new_privs unset (nsjail compat; unsafe).
 	DisableNoNewPrivs bool `json:"disable_no_new_privs,omitempty"`
+	// Nice is the command's niceness, 0..19 (nsjail's nice_level; raising
+	// it needs no privilege, lowering below 0 would, and the jail has none).
+	Nice int `json:"nice,omitempty"`
 	// SkipSetsid keeps the command in init's session (nsjail compat).
 	SkipSetsid bool `json:"skip_setsid,omitempty"`
 	// PassFDs are host fds passed into the jail with the same numbers.

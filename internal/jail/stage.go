@@ -30,6 +30,7 @@ type stageConfig struct {
 	Filter      []SockFilter `json:"filter,omitempty"`
 	FilterFlags uint         `json:"filter_flags,omitempty"`
 	NoNewPrivs  bool         `json:"nnp"`
+	Nice        int          `json:"nice,omitempty"`
 	KeepCaps    []string     `json:"keep_caps,omitempty"`
 	// CgroupFDs are the stage's fds of the command leaf's cgroup.procs
 	// files (pids last); UnshareCgroup makes the cgroup namespace there.
@@ -151,6 +152,11 @@ func runStage() {
 		// saved RLIMIT_NOFILE at execve.
 		if err := syscall.Setrlimit(res, &lim); err != nil {
 			die(125, "setrlimit %s (soft %d, hard %d): %s", rl.Resource, rl.Soft, rl.Hard, errText(err))
+		}
+	}
+	if cfg.Nice != 0 {
+		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, cfg.Nice); err != nil {
+			die(125, "setpriority nice %d: %s", cfg.Nice, errText(err))
 		}
 	}
 	exe, code, err := lookPath(cfg)

@@ -527,7 +527,7 @@ func init() {
 		{"seccomp_policy", 'P', true, "kafel policy file", cfgStr(func(c *NsJailConfig) **string { return &c.SeccompPolicyFile })},
 		{"seccomp_string", 0, true, "kafel policy text", func(p *argParser, v string) error { p.cfg.SeccompString = []string{v}; return nil }},
 		{"seccomp_log", 0, false, "log refused syscalls", c(func(c *NsJailConfig) **bool { return &c.SeccompLog })},
-		{"nice_level", 0, true, "niceness (accepted, not applied)", func(p *argParser, v string) error {
+		{"nice_level", 0, true, "niceness of the command (0..19; default 19)", func(p *argParser, v string) error {
 			n, err := strconv.ParseInt(v, 0, 32)
 			if err != nil {
 				return errors.New("not a number")

@@ -184,6 +184,12 @@ func ToSpec(cfg *NsJailConfig, args []string) (*jail.Spec, error) {
 	spec.KeepCaps = caps
 	spec.DisableNoNewPrivs = cfg.GetDisableNoNewPrivs()
 	spec.SkipSetsid = cfg.GetSkipSetsid()
+	// nice_level (nsjail's default 19) applies to the command.
+	if n := cfg.GetNiceLevel(); n < 0 || n > 19 {
+		add(fieldErr("nice_level", "%d: pycage supports 0..19 (a negative niceness needs a privilege the jail does not have)", n))
+	} else {
+		spec.Nice = int(n)
+	}
 	for i, fd := range cfg.GetPassFd() {
 		switch {
 		case fd < 0:
