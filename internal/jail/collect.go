@@ -18,21 +18,48 @@ import (
 )
 
 func collectFiles(spec *Spec, started time.Time) ([]OutFile, string) {
-	c := spec.Collect
-	deadline := time.Now().Add(c.Timeout)
-	if c.Timeout <= 0 {
-		deadline = time.Now().Add(5 * time.Second)
-	}
 	root, err := unix.Open(spec.Cwd, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Sprintf("open workspace %s: %s", spec.Cwd, errText(err))
 	}
-	w := &walker{c: c, since: started, deadline: deadline}
+	defer unix.Close(root)
+	return collectFrom(root, spec.Collect, started, nil)
+}
+
+// collectFrom walks the directory root. access, when set, says whether the
+// jail's user may read a file (or list a directory): the walker may run
+// with more privilege than the jail had (the raw path's parent, as root).
+func collectFrom(root int, c *CollectSpec, since time.Time, access func(st *unix.Stat_t, dir bool) bool) ([]OutFile, string) {
+	deadline := time.Now().Add(c.Timeout)
+	if c.Timeout <= 0 {
+		deadline = time.Now().Add(5 * time.Second)
+	}
+	w := &walker{c: c, since: since, deadline: deadline, access: access}
 	w.walk(root, "", 0)
-	unix.Close(root)
 	sort.Slice(w.files, func(i, j int) bool { return w.files[i].Path < w.files[j].Path })
 	return w.files, w.err
 }
+
+// jailCanRead is the kernel's permission check for a user with ids uid and
+// gid and no capability: read for a file, read and search for a directory.
+func jailCanRead(st *unix.Stat_t, dir bool, uid, gid uint32) bool {
+	need := uint32(4)
+	if dir {
+		need = 5
+	}
+	shift := uint32(0)
+	switch {
+	case st.Uid == uid:
+		shift = 6
+	case st.Gid == gid:
+		shift = 3
+	}
+	return (st.Mode>>shift)&need == need
+}
+
+// maxDirEntries bounds the names read from one directory: the walk holds
+// them in memory (on the raw path, in pycage's own process).
+const maxDirEntries = 100000
 
 type walker struct {
 	c        *CollectSpec
@@ -41,6 +68,7 @@ type walker struct {
 	files    []OutFile
 	total    int64
 	err      string
+	access   func(st *unix.Stat_t, dir bool) bool
 }
 
 func (w *walker) setErr(format string, a ...any) {
@@ -58,12 +86,25 @@ func (w *walker) walk(dirfd int, rel string, depth int) {
 		return
 	}
 	d := os.NewFile(uintptr(dup), rel)
-	names, err := d.Readdirnames(-1)
-	d.Close()
-	if err != nil {
-		w.setErr("read directory %q: %v", rel, err)
-		return
+	var names []string
+	for {
+		chunk, err := d.Readdirnames(1024)
+		names = append(names, chunk...)
+		if err == io.EOF || len(chunk) == 0 {
+			break
+		}
+		if err != nil {
+			d.Close()
+			w.setErr("read directory %q: %v", rel, err)
+			return
+		}
+		if len(names) > maxDirEntries {
+			d.Close()
+			w.setErr("directory %q: more than %d entries", rel, maxDirEntries)
+			return
+		}
 	}
+	d.Close()
 	sort.Strings(names)
 	for _, name := range names {
 		if w.err != "" {
@@ -86,6 +127,9 @@ func (w *walker) walk(dirfd int, rel string, depth int) {
 			if w.c.MaxDepth > 0 && depth+1 >= w.c.MaxDepth {
 				continue
 			}
+			if w.access != nil && !w.access(&st, true) {
+				continue
+			}
 			fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 			if err != nil {
 				continue
@@ -94,6 +138,9 @@ func (w *walker) walk(dirfd int, rel string, depth int) {
 			unix.Close(fd)
 		case unix.S_IFREG:
 			if w.c.OnlyChanged && time.Unix(st.Mtim.Sec, st.Mtim.Nsec).Before(w.since) {
+				continue
+			}
+			if w.access != nil && !w.access(&st, false) {
 				continue
 			}
 			w.readFile(dirfd, name, p)

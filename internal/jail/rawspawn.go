@@ -10,8 +10,10 @@ package jail
 // stays a tiny reaper.
 //
 // The Go path (init.go, stage.go) remains for what the raw path does not
-// do: collecting output files (Spec.Collect), writing input files
-// (Spec.Files) and jails without a pid namespace (see rawUnsupported).
+// do: jails without a pid namespace (see rawUnsupported). Input files
+// (Spec.Files) are written by PID 1; output files (Spec.Collect) are read
+// by the parent after the run through a directory fd of the workspace that
+// PID 1 sends it (recWorkspace).
 //
 // File descriptors of the jail's PID 1 (K = max(3, highest pass fd + 1)):
 //
@@ -20,12 +22,14 @@ package jail
 //	K      ctl: 'g' once the id maps are written, 'c' once the command's
 //	       process is in the run's cgroups, then 2-byte commands
 //	       ('k' 0: kill everything; 's' N: send signal N to the command)
-//	K+1    report: rawRec records to the parent
+//	K+1    report: rawRec records to the parent (a SOCK_SEQPACKET socket:
+//	       one record per message; recWorkspace carries an fd)
 //	K+2... bind trees the parent opened (when root)
 
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -145,9 +149,20 @@ type rawProg struct {
 	cmdT2   int64
 	goBuf   [8]byte // the command's read of the go pipe
 
+	// The workspace's record (recWorkspace), laid out by finish; the child
+	// fills in the fd (sfCmsg[16:20]) and the time.
+	sfRec  rawRec
+	sfIov  unix.Iovec
+	sfMsg  unix.Msghdr
+	sfCmsg [24]byte // CmsgSpace(4)
+
+	// inputTime is the modification time given to Spec.Files (so that
+	// Collect.OnlyChanged leaves them out unless the run touches them).
+	inputTime time.Time
+
 	// Addresses of the scratch fields and of shared arena structs.
 	tsAddr, recAddr, rec2Addr, ctlBufAddr, goBufAddr, sigBufAddr, pfdAddr, wsAddr,
-	statAddr, allSigsAddr, oldMaskAddr, cloneArgsAddr, howDir uintptr
+	statAddr, allSigsAddr, oldMaskAddr, cloneArgsAddr, howDir, sfMsgAddr uintptr
 }
 
 // arg is one argument of an op while compiling.
@@ -432,13 +447,18 @@ func (b *rawBuilder) skipTo(from, to, target int) {
 	}
 }
 
+// rawMaxFiles bounds the input files the raw program writes (a few ops
+// and slots each; a program has at most 32767 of either). More go the Go
+// path, where they cost no more than their writes anyway.
+const rawMaxFiles = 2000
+
 // rawUnsupported says why the raw path cannot run spec ("" if it can).
 func rawUnsupported(spec *Spec) string {
 	switch {
-	case spec.Collect != nil:
-		return "output files are collected"
-	case len(spec.Files) > 0:
-		return "input files are written"
+	case (spec.Collect != nil || len(spec.Files) > 0) && !spec.Namespaces.Mount:
+		return "workspace files without a mount namespace"
+	case len(spec.Files) > rawMaxFiles:
+		return fmt.Sprintf("more than %d input files", rawMaxFiles)
 	case !spec.Namespaces.PID:
 		return "no pid namespace"
 	}
@@ -463,7 +483,7 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 		o.rootBase = "/tmp"
 	}
 	b := newRawBuilder()
-	p := &rawProg{}
+	p := &rawProg{inputTime: time.Now().Add(-2 * time.Second)}
 
 	// The fd layout.
 	k := 3
@@ -569,7 +589,7 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 
 	// The world: file tree, network, hostname.
 	if spec.Namespaces.Mount {
-		if err := b.mounts(spec, o.rootBase, trees, devs); err != nil {
+		if err := b.mounts(spec, p, o.rootBase, trees, devs); err != nil {
 			return nil, err
 		}
 	}
@@ -829,7 +849,7 @@ func bindAttr(m Mount) uint64 {
 
 // mounts emits the rest of setupJail's mount-namespace part (rootfs.go), in
 // its order: the new root, /dev, /proc, the mounts, /etc, pivot_root.
-func (b *rawBuilder) mounts(spec *Spec, rootBase string, trees map[int]int, dev map[string]int) error {
+func (b *rawBuilder) mounts(spec *Spec, p *rawProg, rootBase string, trees map[int]int, dev map[string]int) error {
 	fdcwd := unix.AT_FDCWD
 	// mountRoot
 	var etc int64
@@ -923,6 +943,7 @@ func (b *rawBuilder) mounts(spec *Spec, rootBase string, trees map[int]int, dev 
 		b.at("mkdir", "(cwd) "+spec.Cwd)
 		b.closeSlot(b.mkpath(root, spec.Cwd))
 	}
+	b.inputFiles(spec, root, p.inputTime)
 
 	// pivot_root into the new root, detach the old one.
 	b.at("chdir", "(new root)")
@@ -943,7 +964,56 @@ func (b *rawBuilder) mounts(spec *Spec, rootBase string, trees map[int]int, dev 
 		b.at("remount read-only", "/dev")
 		b.sys(unix.SYS_MOUNT_SETATTR, cst(uintptr(fdcwd)), mem(b.str("/dev")), cint(0), mem(b.mountAttr(unix.MOUNT_ATTR_RDONLY, 0)), cint(32))
 	}
+	if spec.Collect != nil {
+		// The parent reads the output files through this directory
+		// (after the run, when nothing of the jail runs any more): the
+		// workspace the command got, whatever it does to its paths.
+		b.at("open", "(workspace) "+spec.Cwd)
+		ws := b.sysOut(unix.SYS_OPENAT, cst(uintptr(fdcwd)), mem(b.str(spec.Cwd)), cst(unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC), cint(0))
+		b.at("send", "(workspace) "+spec.Cwd)
+		b.sys(macroSendFD, cint(int(p.repFD)), slot(ws))
+		b.closeSlot(ws)
+	}
 	return nil
+}
+
+// inputFiles emits writeInputFiles: Spec.Files in the workspace, written
+// by PID 1 as the jail's user before pivot_root (the workspace is fresh:
+// nothing of the run exists yet), each with modification time mtime.
+func (b *rawBuilder) inputFiles(spec *Spec, root int, mtime time.Time) {
+	if len(spec.Files) == 0 {
+		return
+	}
+	ts := b.words(uint64(mtime.Unix()), uint64(mtime.Nanosecond()), uint64(mtime.Unix()), uint64(mtime.Nanosecond()))
+	dirs := map[string]int{}
+	for _, f := range spec.Files {
+		dir := path.Join(spec.Cwd, path.Dir(f.Path))
+		b.at("write file", f.Path)
+		pd, ok := dirs[dir]
+		if !ok {
+			pd = b.mkpath(root, dir)
+			dirs[dir] = pd
+		}
+		mode := f.Mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		fd := b.sysOut(unix.SYS_OPENAT, slot(pd), mem(b.str(path.Base(f.Path))),
+			cst(unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC), cint(int(mode)))
+		if len(f.Content) > 0 {
+			b.sys(macroWrite, slot(fd), mem(b.data(f.Content)), cint(len(f.Content)))
+		}
+		b.sys(unix.SYS_UTIMENSAT, slot(fd), cint(0), mem(ts), cint(0))
+		b.closeSlot(fd)
+	}
+	names := make([]string, 0, len(dirs))
+	for d := range dirs {
+		names = append(names, d)
+	}
+	sort.Strings(names)
+	for _, d := range names {
+		b.closeSlot(dirs[d])
+	}
 }
 
 // keepRootRW is rootfs.keepRootRW, known before the build: a writable file
@@ -1153,6 +1223,17 @@ func (b *rawBuilder) finish(p *rawProg) (*rawProg, error) {
 	p.oldMaskAddr = uintptr(unsafe.Pointer(&p.oldMask))
 	p.cloneArgsAddr = uintptr(unsafe.Pointer(&p.cargs))
 	p.allSigs = ^uint64(0)
+	p.sfRec = rawRec{Kind: recWorkspace}
+	p.sfIov.Base = (*byte)(unsafe.Pointer(&p.sfRec))
+	p.sfIov.SetLen(rawRecSize)
+	p.sfMsg.Iov = &p.sfIov
+	p.sfMsg.SetIovlen(1)
+	p.sfMsg.Control = &p.sfCmsg[0]
+	p.sfMsg.SetControllen(len(p.sfCmsg))
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&p.sfCmsg[0]))
+	h.Level, h.Type = unix.SOL_SOCKET, unix.SCM_RIGHTS
+	h.SetLen(unix.CmsgLen(4))
+	p.sfMsgAddr = uintptr(unsafe.Pointer(&p.sfMsg))
 	// Every op must be well formed: the child cannot afford a panic.
 	for i, op := range p.ops {
 		for k := 0; k < 6; k++ {
@@ -1242,6 +1323,11 @@ type rawProc struct {
 	pending []byte // signals waiting for 'c'
 
 	tl *timeline
+
+	// wsFD is the workspace's directory (recWorkspace; -1: none), wsSeen
+	// when PID 1 sent it: the jail was built, the command not yet let go.
+	wsFD   int
+	wsSeen time.Time
 }
 
 // child converts a CLOCK_MONOTONIC time of the child into a time.Time.
@@ -1287,11 +1373,11 @@ func (r *runner) startRaw(in, out, errw *os.File) (jailProc, *SetupError) {
 	if err != nil {
 		return nil, setupErr(ExitSetup, "pipe ctl: %v", err)
 	}
-	repR, repW, err := os.Pipe()
+	repR, repW, err := reportSocket()
 	if err != nil {
 		ctlR.Close()
 		ctlW.Close()
-		return nil, setupErr(ExitSetup, "pipe report: %v", err)
+		return nil, setupErr(ExitSetup, "socketpair report: %v", err)
 	}
 	defer ctlR.Close()
 	defer repW.Close()
@@ -1366,7 +1452,7 @@ func (r *runner) startRaw(in, out, errw *os.File) (jailProc, *SetupError) {
 			stack: uint64(uintptr(unsafe.Pointer(&prog.stack2[0]))), stackSize: rawStackSize}
 	}
 	prog.trace = traceOn
-	p := &rawProc{prog: prog, ctlW: ctlW, repR: repR, evs: make(chan report, 4), t0: time.Now(), mono0: monoNow(), tl: r.tl}
+	p := &rawProc{prog: prog, ctlW: ctlW, repR: repR, evs: make(chan report, 4), t0: time.Now(), mono0: monoNow(), tl: r.tl, wsFD: -1}
 	runtime.LockOSThread()
 	pid, e := rawClone(prog)
 	runtime.UnlockOSThread()
@@ -1509,13 +1595,79 @@ func writeProc(pid int, file, data string) error {
 	return err
 }
 
+// reportSocket makes the report channel: one record per message, and a
+// record may carry an fd (recWorkspace). The parent's end is non-blocking
+// (Go's poller: closing it wakes a reader); PID 1's is blocking.
+func reportSocket() (r, w *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return nil, nil, err
+	}
+	return os.NewFile(uintptr(fds[0]), "report"), os.NewFile(uintptr(fds[1]), "report (jail)"), nil
+}
+
+// recvRecord reads one record and the fds that came with it.
+func recvRecord(f *os.File, buf []byte) (fds []int, err error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var oob [64]byte
+	var n, oobn int
+	var rerr error
+	err = rc.Read(func(fd uintptr) bool {
+		n, oobn, _, _, rerr = unix.Recvmsg(int(fd), buf, oob[:], unix.MSG_CMSG_CLOEXEC)
+		return rerr != unix.EAGAIN
+	})
+	if err == nil {
+		err = rerr
+	}
+	if oobn > 0 {
+		if msgs, perr := unix.ParseSocketControlMessage(oob[:oobn]); perr == nil {
+			for _, m := range msgs {
+				if r, perr := unix.ParseUnixRights(&m); perr == nil {
+					fds = append(fds, r...)
+				}
+			}
+		}
+	}
+	if err == nil && n != len(buf) {
+		err = io.EOF
+	}
+	if err != nil {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, err
+	}
+	return fds, nil
+}
+
 // readReports turns the child's records into reports.
 func (p *rawProc) readReports() {
 	defer close(p.evs)
 	var buf [rawRecSize]byte
 	for {
-		if _, err := readFull(p.repR, buf[:]); err != nil {
+		fds, err := recvRecord(p.repR, buf[:])
+		if err != nil {
 			return
+		}
+		if binary.LittleEndian.Uint64(buf[0:]) == recWorkspace && len(fds) == 1 {
+			p.mu.Lock()
+			if p.wsFD < 0 && !p.closed {
+				p.wsFD = fds[0]
+				p.wsSeen = p.child(int64(binary.LittleEndian.Uint64(buf[48:])))
+				fds = nil
+			}
+			p.mu.Unlock()
+		}
+		for _, fd := range fds {
+			unix.Close(fd)
 		}
 		var rec rawRec
 		rec.Kind = int64(binary.LittleEndian.Uint64(buf[0:]))
@@ -1544,6 +1696,8 @@ func (p *rawProc) readReports() {
 				p.evs <- report{Kind: "error", Error: err.Error(), ExitCode: ExitSetup}
 				p.kill()
 			}
+		case recWorkspace:
+			p.tl.add("PID 1: workspace sent", p.wsSeen)
 		case recTiming:
 			p.tl.add("command: released by PID 1", p.child(rec.T1))
 			p.tl.add("command: capabilities dropped, seccomp filter set", p.child(rec.T2))
@@ -1636,5 +1790,33 @@ func (p *rawProc) release() {
 		unix.Close(p.pidfd)
 		p.ctlW.Close()
 		p.repR.Close()
+		if p.wsFD >= 0 {
+			unix.Close(p.wsFD)
+			p.wsFD = -1
+		}
 	}
+}
+
+// collect reads the run's output files through the workspace PID 1 sent.
+// Call it only once every process of the jail is dead. The parent may be
+// root: files and directories the jail's user could not read (hostUID and
+// hostGID are its ids on the host) are skipped, as inside the jail.
+func (p *rawProc) collect(c *CollectSpec, hostUID, hostGID uint32) ([]OutFile, string) {
+	p.mu.Lock()
+	fd, since := p.wsFD, p.wsSeen
+	p.wsFD = -1
+	p.mu.Unlock()
+	if fd < 0 {
+		return nil, "the workspace was not available for collecting files"
+	}
+	defer unix.Close(fd)
+	// Files the run writes have a modification time after the jail was
+	// built, less the granularity of coarse file-system timestamps; input
+	// files were given an older one (rawProg.inputTime).
+	since = since.Add(-50 * time.Millisecond)
+	var access func(*unix.Stat_t, bool) bool
+	if os.Geteuid() == 0 {
+		access = func(st *unix.Stat_t, dir bool) bool { return jailCanRead(st, dir, hostUID, hostGID) }
+	}
+	return collectFrom(fd, c, since, access)
 }

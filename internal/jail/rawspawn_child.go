@@ -31,6 +31,10 @@ const (
 	recExit    = 3 // the command exited; Aux is its raw wait status
 	recTiming  = 4 // traces only: T1 the command's process released, T2 its seccomp filter set, T3 its first execve
 	recForked  = 5 // PID 1 forked the command's process (Aux: its pid in the jail)
+	// recWorkspace carries (SCM_RIGHTS) a directory fd of the workspace,
+	// opened by PID 1 once the jail is built: the parent collects the
+	// run's output files through it after the run (Spec.Collect).
+	recWorkspace = 6
 )
 
 // rawRec is one fixed-size record on the report pipe.
@@ -63,6 +67,7 @@ const (
 	macroOr16                     // a0 arena offset, a1 value: *(uint16*)(arena+a0) |= a1
 	macroExec                     // a0 table word index, a1 argv, a2 envp: execve every candidate in turn
 	macroNop                      // nothing (with cond on the always -1 slot 0: a jump)
+	macroSendFD                   // a0 socket, a1 fd: send a recWorkspace record carrying fd a1
 )
 
 // rawOp is one step of the program: a syscall with up to six arguments.
@@ -240,6 +245,8 @@ func (p *rawProg) run(from, to int) int {
 		case macroExec:
 			r, e = p.execve(int(a[0]), a[1], a[2])
 		case macroNop:
+		case macroSendFD:
+			r, e = p.sendFD(a[0], a[1])
 		default:
 			r, e = rawSys(op.nr, a[0], a[1], a[2], a[3], a[4], a[5])
 		}
@@ -298,6 +305,26 @@ func (p *rawProg) mkpath(root uintptr, t, depth int) (uintptr, uintptr) {
 		prev = fd
 	}
 	return prev, 0
+}
+
+// sendFD sends the recWorkspace record with fd attached (SCM_RIGHTS) on
+// the report socket. The message header, its iovec and the control
+// buffer were laid out by the parent (finish); only the fd is filled in.
+//
+//go:nosplit
+//go:norace
+func (p *rawProg) sendFD(sock, fd uintptr) (uintptr, uintptr) {
+	p.sfCmsg[16] = byte(fd)
+	p.sfCmsg[17] = byte(fd >> 8)
+	p.sfCmsg[18] = byte(fd >> 16)
+	p.sfCmsg[19] = byte(fd >> 24)
+	p.sfRec.T3 = p.now()
+	for {
+		r, e := rawSys(unix.SYS_SENDMSG, sock, p.sfMsgAddr, 0, 0, 0, 0)
+		if e != uintptr(unix.EINTR) {
+			return r, e
+		}
+	}
 }
 
 // execve tries every candidate path of the table at word t ([n, path...])

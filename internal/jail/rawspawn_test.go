@@ -148,8 +148,22 @@ func TestRawMessages(t *testing.T) {
 	// What the raw path does not do.
 	spec.Args = []string{"true"}
 	spec.Collect = &CollectSpec{}
+	if _, err := compileRaw(spec, nil, rawOpts{}); err != nil || !spawnRaw(spec) {
+		t.Fatalf("Collect on the raw path: %v", err)
+	}
+	spec.Namespaces.Mount = false
 	if _, err := compileRaw(spec, nil, rawOpts{}); err == nil || spawnRaw(spec) {
-		t.Fatal("Collect on the raw path")
+		t.Fatal("Collect without a mount namespace on the raw path")
+	}
+	spec.Namespaces.Mount = true
+	spec.Files = make([]File, rawMaxFiles+1)
+	if spawnRaw(spec) {
+		t.Fatal("more input files than a raw program holds on the raw path")
+	}
+	spec.Files = nil
+	spec.Namespaces.PID = false
+	if _, err := compileRaw(spec, nil, rawOpts{}); err == nil || spawnRaw(spec) {
+		t.Fatal("no pid namespace on the raw path")
 	}
 }
 
@@ -421,4 +435,76 @@ func jailPID1(t *testing.T, marker string) int {
 	}
 	t.Fatal("no jail PID 1 found")
 	return 0
+}
+
+// TestWorkspaceFiles: input files are placed before the command starts, as
+// the jail's user, and output files are collected after the run, with the
+// same answer on both spawn paths: only regular files the jail's user can
+// read, symlinks and fifos never followed, hidden names skipped, untouched
+// input files left out, limits enforced.
+func TestWorkspaceFiles(t *testing.T) {
+	needRoot(t)
+	var answers []string
+	runBoth(t, func(t *testing.T) {
+		spec := DefaultSpec([]string{"sh", "-c", `
+set -e
+ls -ln in.txt sub/deep/run.sh | awk '{print $1, $3, $4, $5}'
+cat in.txt
+sub/deep/run.sh
+echo changed >> touched.txt
+echo new > out.txt
+mkdir -p d/e && echo nested > d/e/f.txt
+echo secret > locked.txt && chmod 000 locked.txt
+mkdir closed && echo x > closed/x.txt && chmod 000 closed
+ln -s /etc/passwd link.txt
+mkfifo fifo
+echo h > .hidden
+`})
+		spec.Files = []File{
+			{Path: "in.txt", Content: []byte("input\n")},
+			{Path: "touched.txt", Content: []byte("old\n")},
+			{Path: "sub/deep/run.sh", Content: []byte("#!/bin/sh\necho script ran\n"), Mode: 0o755},
+		}
+		spec.Collect = &CollectSpec{MaxFiles: 10, MaxBytes: 1 << 20, MaxDepth: 5, Timeout: 5 * time.Second, SkipHidden: true, OnlyChanged: true}
+		res, out, errs, err := run(t, spec, "")
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("%v %+v\n%s%s", err, res, out, errs)
+		}
+		want := "-rw-r--r-- 65534 65534 6\n-rwxr-xr-x 65534 65534 26\ninput\nscript ran\n"
+		if out != want {
+			t.Fatalf("stdout %q, want %q", out, want)
+		}
+		var got []string
+		for _, f := range res.Files {
+			got = append(got, f.Path+"="+string(f.Content))
+		}
+		ans := strings.Join(got, ",") + " err=" + res.FilesError
+		if ans != "d/e/f.txt=nested\n,out.txt=new\n,touched.txt=old\nchanged\n err=" {
+			t.Fatalf("files: %s", ans)
+		}
+		answers = append(answers, ans)
+
+		// Limits: more files than allowed is an error naming the limit.
+		spec.Collect.MaxFiles = 2
+		res, _, _, err = run(t, spec, "")
+		if err != nil || !strings.Contains(res.FilesError, "too many files") {
+			t.Fatalf("max files: %v %q", err, res.FilesError)
+		}
+		// An input file that does not fit the workspace is a setup error
+		// that names the file.
+		spec.Files = []File{{Path: "big.bin", Content: make([]byte, 2<<20)}}
+		spec.Mounts = append([]Mount(nil), spec.Mounts...)
+		for i, m := range spec.Mounts {
+			if m.Dst == spec.Cwd {
+				spec.Mounts[i].Size = 1 << 20
+			}
+		}
+		res, _, _, err = run(t, spec, "")
+		if err == nil || res.Reason != ReasonSetupError || !strings.Contains(res.Error, "big.bin") || !strings.Contains(res.Error, "ENOSPC") {
+			t.Fatalf("too big an input file: %v %+v", err, res)
+		}
+	})
+	if len(answers) == 2 && answers[0] != answers[1] {
+		t.Fatalf("paths differ: %q vs %q", answers[0], answers[1])
+	}
 }

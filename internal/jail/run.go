@@ -446,6 +446,16 @@ func (r *runner) idMaps() ([]syscall.SysProcIDMap, []syscall.SysProcIDMap) {
 	return conv(r.spec.UIDMap, r.spec.UID, os.Geteuid()), conv(r.spec.GIDMap, r.spec.GID, os.Getegid())
 }
 
+// hostID is the id on the host of id inside (the overflow id if unmapped).
+func hostID(m []syscall.SysProcIDMap, inside uint32) uint32 {
+	for _, e := range m {
+		if int(inside) >= e.ContainerID && int(inside) < e.ContainerID+e.Size {
+			return uint32(e.HostID + int(inside) - e.ContainerID)
+		}
+	}
+	return 65534
+}
+
 func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Result, error) {
 	spec, res := r.spec, r.res
 	fail := func(e *SetupError) (*Result, error) {
@@ -630,6 +640,20 @@ loop:
 	waitErr := proc.wait()
 	close(r.done)
 	end := time.Now()
+	if beginCh != nil && exitMsg != nil {
+		// The command ended before Begin was seen here; its closer (the
+		// pool's reader of the zygote's "R") may be a moment behind.
+		bt := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-beginCh:
+			started = end
+			if r.group != nil {
+				cpuBase, _ = r.group.CPUUsage()
+			}
+		case <-bt.C:
+		}
+		bt.Stop()
+	}
 	copiers.Wait()
 	tCopied := time.Now()
 	if r.group != nil {
@@ -681,6 +705,11 @@ loop:
 	if exitMsg != nil {
 		status = exitMsg.Status
 		res.Files, res.FilesError = exitMsg.Files, exitMsg.FilesError
+		if rp, ok := proc.(*rawProc); ok && spec.Collect != nil {
+			uids, gids := r.idMaps()
+			res.Files, res.FilesError = rp.collect(spec.Collect, hostID(uids, spec.UID), hostID(gids, spec.GID))
+			r.tl.add("parent: output files collected", time.Time{})
+		}
 	}
 	if status >= 0 {
 		ws := unix.WaitStatus(status)

@@ -399,12 +399,18 @@ func (s *Sandbox) Run(ctx context.Context, req Request, stdout, stderr io.Writer
 		}
 		sb.stdin.Close()
 	}()
+	// "R": the program runs, the clocks start. The reader closes begin
+	// itself, at once: a short program may end (and the jail report it)
+	// before this function's select below would have.
 	ready := make(chan error, 1)
 	go func() {
 		c := make([]byte, 1)
 		_, err := io.ReadFull(sb.ready, c)
 		if err == nil && c[0] != 'R' {
 			err = fmt.Errorf("zygote said %q, want R", c)
+		}
+		if err == nil {
+			close(sb.begin)
 		}
 		ready <- err
 	}()
@@ -416,13 +422,16 @@ func (s *Sandbox) Run(ctx context.Context, req Request, stdout, stderr io.Writer
 			return nil, fmt.Errorf("%w: %v", ErrNotReady, err)
 		}
 	case o := <-sb.done:
-		return nil, fmt.Errorf("%w: it ended before the program started: %s", ErrNotReady, describe(o))
+		// The jail is gone, so the ready pipe has its "R" or its EOF.
+		if err := <-ready; err != nil {
+			return nil, fmt.Errorf("%w: it ended before the program started: %s", ErrNotReady, describe(o))
+		}
+		return o.res, o.err
 	case <-ctx.Done():
 		sb.cancel()
 		o := <-sb.done
 		return o.res, o.err
 	}
-	close(sb.begin) // the clocks start: the program runs
 	stop := context.AfterFunc(ctx, sb.cancel)
 	defer stop()
 	o := <-sb.done

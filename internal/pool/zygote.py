@@ -18,7 +18,7 @@ def _pycage_main():
     # Input files get a modification time before the jail's start, so that
     # the run's file collection (files changed by the run) leaves them out
     # unless the program changes them, as for a cold run's input files.
-    t_in = time.time() - 1.0
+    t_in = time.time() - 30.0
     fd3 = int(os.environ.pop("PYCAGE_READY_FD"))
     import json, binascii  # before waiting: not on the request's clock
     for name in _PYCAGE_PRELOAD:
