@@ -619,6 +619,7 @@ loop:
 		case <-beginCh:
 			beginCh = nil
 			started = time.Now()
+			r.tl.add("parent: begin (the program was handed over)", started)
 			if r.group != nil {
 				cpuBase, _ = r.group.CPUUsage()
 			}

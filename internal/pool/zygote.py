@@ -23,6 +23,14 @@ def _pycage_main():
     import json, binascii  # before waiting: not on the request's clock
     for name in _PYCAGE_PRELOAD:
         __import__(name)
+    # Everything that exists now (the interpreter's start-up, the preloaded
+    # modules) moves to the collector's permanent generation: the program's
+    # collections and the final one at exit no longer walk it. That halves
+    # the time from the program's end to the process's exit; the program's
+    # own objects are collected and finalized exactly as in a cold run.
+    import gc
+    if hasattr(gc, "freeze"):
+        gc.freeze()
     os.write(fd3, b"W")  # waiting: warm
     buf = bytearray()
     while True:
