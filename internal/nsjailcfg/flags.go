@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -125,8 +126,9 @@ func flagError(f *flagDef, val string, err error) error {
 
 func lookupLong(name string) (*flagDef, error) {
 	var matches []*flagDef
-	for i := range flagDefs {
-		f := &flagDefs[i]
+	defs := flagDefs()
+	for i := range defs {
+		f := &defs[i]
 		if f.long == "" {
 			continue
 		}
@@ -151,9 +153,10 @@ func lookupLong(name string) (*flagDef, error) {
 }
 
 func lookupShort(c byte) *flagDef {
-	for i := range flagDefs {
-		if flagDefs[i].short == c {
-			return &flagDefs[i]
+	defs := flagDefs()
+	for i := range defs {
+		if defs[i].short == c {
+			return &defs[i]
 		}
 	}
 	return nil
@@ -368,11 +371,11 @@ func bindFlag(rw bool) func(*argParser, string) error {
 	}
 }
 
-var flagDefs []flagDef
-
-func init() {
+// flagDefs is nsjail's flag table, built on first use: every pycage process
+// (`pycage run` included) initialises this package, few parse nsjail flags.
+var flagDefs = sync.OnceValue(func() []flagDef {
 	c := func(f func(*NsJailConfig) **bool) func(*argParser, string) error { return cfgTrue(f) }
-	flagDefs = []flagDef{
+	defs := []flagDef{
 		{"help", 'h', false, "this help", func(*argParser, string) error { return ErrHelp }},
 		{"mode", 'M', true, "mode: o (once; the only one pycage runs), l (listen), r (rerun), e (execve)", func(p *argParser, v string) error {
 			if v == "" {
@@ -579,13 +582,13 @@ func init() {
 		{"forward_signals", 0, false, "accepted; pycage's init relays signals", c(func(c *NsJailConfig) **bool { return &c.ForwardSignals })},
 	}
 	// getopt's "-?" is help too.
-	flagDefs = append(flagDefs, flagDef{"", '?', false, "this help", func(*argParser, string) error { return ErrHelp }})
-}
+	return append(defs, flagDef{"", '?', false, "this help", func(*argParser, string) error { return ErrHelp }})
+})
 
 // Usage writes the list of nsjail flags ParseArgs understands.
 func Usage(w io.Writer) {
 	fmt.Fprintln(w, "nsjail-compatible flags ([flags] -- command [args]); see docs/nsjail-compat.md:")
-	defs := append([]flagDef(nil), flagDefs...)
+	defs := append([]flagDef(nil), flagDefs()...)
 	sort.SliceStable(defs, func(i, j int) bool { return defs[i].long < defs[j].long })
 	for _, f := range defs {
 		if f.long == "" {
