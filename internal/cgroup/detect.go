@@ -55,6 +55,10 @@ func parseMountinfo(text string) []mountEntry {
 		if !ok {
 			continue
 		}
+		// Most lines are other file systems: skip them before splitting.
+		if fs, _, _ := strings.Cut(strings.TrimLeft(post, " "), " "); fs != "cgroup" && fs != "cgroup2" {
+			continue
+		}
 		pf := strings.Fields(pre)
 		sf := strings.Fields(post)
 		if len(pf) < 6 || len(sf) < 3 {

@@ -270,29 +270,41 @@ func (m *Manager) ownedDirs(h *hierarchy) []string {
 // inherit them without writes on the hot path.
 func (m *Manager) setupCpusetV1(h *hierarchy) error {
 	owned := m.ownedDirs(h)
+	// The parent's values as read or written here, so that they are not
+	// read twice when the parent is one of the owned groups.
+	known := map[string]string{}
 	for _, dir := range owned {
 		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
 			v, err := readFile(dir + "/" + f)
 			if err != nil {
 				return err
 			}
-			if strings.TrimSpace(v) != "" {
-				continue
+			if strings.TrimSpace(v) == "" {
+				pv, err := readFile(path.Dir(dir) + "/" + f)
+				if err != nil {
+					return err
+				}
+				v = strings.TrimSpace(pv)
+				if err := writeFile(dir+"/"+f, v); err != nil {
+					return err
+				}
 			}
-			pv, err := readFile(path.Dir(dir) + "/" + f)
-			if err != nil {
-				return err
-			}
-			if err := writeFile(dir+"/"+f, strings.TrimSpace(pv)); err != nil {
-				return err
+			if dir == h.parent {
+				known[f] = v
 			}
 		}
 	}
-	mems, err := readFile(h.parent + "/cpuset.mems")
+	read := func(f string) (string, error) {
+		if v, ok := known[f]; ok {
+			return v, nil
+		}
+		return readFile(h.parent + "/" + f)
+	}
+	mems, err := read("cpuset.mems")
 	if err != nil {
 		return err
 	}
-	cpus, err := readFile(h.parent + "/cpuset.cpus")
+	cpus, err := read("cpuset.cpus")
 	if err != nil {
 		return err
 	}
@@ -319,6 +331,10 @@ func (m *Manager) setupCpusetV1(h *hierarchy) error {
 // parent chain, then records what run groups get and why the rest is missing.
 func (m *Manager) enableV2(h *hierarchy, want []string) {
 	owned := m.ownedDirs(h)
+	// The parent's files as read here when nothing was written to them:
+	// not read twice (Open runs in every pycage process).
+	var parentAvail, parentSub string
+	parentKnown := false
 	for _, dir := range owned {
 		avail, err := readFile(dir + "/cgroup.controllers")
 		if err != nil {
@@ -337,6 +353,9 @@ func (m *Manager) enableV2(h *hierarchy, want []string) {
 			}
 		}
 		if len(add) == 0 {
+			if dir == h.parent {
+				parentAvail, parentSub, parentKnown = avail, cur, true
+			}
 			continue
 		}
 		f := dir + "/cgroup.subtree_control"
@@ -349,17 +368,24 @@ func (m *Manager) enableV2(h *hierarchy, want []string) {
 			}
 		}
 	}
-	sub, err := readFile(h.parent + "/cgroup.subtree_control")
-	if err != nil {
-		m.warn(err.Error())
+	sub, avail := parentSub, parentAvail
+	if !parentKnown {
+		var err error
+		if sub, err = readFile(h.parent + "/cgroup.subtree_control"); err != nil {
+			m.warn(err.Error())
+		}
+		avail, _ = readFile(h.parent + "/cgroup.controllers")
 	}
 	h.ctrls = strings.Fields(sub)
-	avail, _ := readFile(h.parent + "/cgroup.controllers")
 	delegator := path.Dir(h.parent)
 	if len(owned) > 0 {
 		delegator = path.Dir(owned[0])
 	}
-	delegated, _ := readFile(delegator + "/cgroup.controllers")
+	// The delegator's controllers only explain a missing controller.
+	delegated := sync.OnceValue(func() string {
+		s, _ := readFile(delegator + "/cgroup.controllers")
+		return s
+	})
 	for _, c := range want {
 		if slices.Contains(h.ctrls, c) || m.why[c] != "" {
 			continue
@@ -367,7 +393,7 @@ func (m *Manager) enableV2(h *hierarchy, want []string) {
 		switch {
 		case slices.Contains(strings.Fields(avail), c):
 			m.why[c] = fmt.Sprintf("v2 %s: %s is not enabled in its cgroup.subtree_control, and pycage does not change a group it did not create", h.parent, c)
-		case !slices.Contains(strings.Fields(delegated), c):
+		case !slices.Contains(strings.Fields(delegated()), c):
 			m.why[c] = fmt.Sprintf("v2 %s: %s is not available in %s (not in its cgroup.controllers)", h.parent, c, delegator)
 		default:
 			m.why[c] = fmt.Sprintf("v2 %s: %s is not delegated by %s: it must be enabled in %s/cgroup.subtree_control, "+
@@ -499,6 +525,9 @@ func (m *Manager) RemoveParents() error {
 // namespaces are left alone. Open calls it; the service may call it again.
 func (m *Manager) CleanStale() ([]string, error) {
 	var names []string
+	// A live run's group is in every hierarchy: its owner is looked up
+	// once (a /proc read each), not once per hierarchy.
+	stale := map[runOwner]bool{}
 	for _, h := range m.hiers {
 		ents, err := os.ReadDir(h.parent)
 		if err != nil {
@@ -509,7 +538,16 @@ func (m *Manager) CleanStale() ([]string, error) {
 			if !e.IsDir() || slices.Contains(names, e.Name()) {
 				continue
 			}
-			if o, ok := parseRunName(e.Name()); ok && m.stale(o) {
+			o, ok := parseRunName(e.Name())
+			if !ok {
+				continue
+			}
+			st, seen := stale[o]
+			if !seen {
+				st = m.stale(o)
+				stale[o] = st
+			}
+			if st {
 				names = append(names, e.Name())
 			}
 		}
