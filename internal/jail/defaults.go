@@ -50,7 +50,7 @@ func DefaultEnv() []string {
 // DefaultSpec is the default policy for untrusted Python (DESIGN.md):
 // every namespace, uid/gid 65534, no network, read-only system dirs, a fresh
 // writable workspace and /tmp, minimal /dev and /etc, the default seccomp
-// allowlist and the documented limits.
+// allowlist, Landlock where the kernel has it, and the documented limits.
 func DefaultSpec(args []string) *Spec {
 	s := &Spec{
 		Args:       args,
@@ -64,6 +64,7 @@ func DefaultSpec(args []string) *Spec {
 		Proc:       true,
 		Dev:        true,
 		Seccomp:    &Seccomp{},
+		Landlock:   LandlockAuto,
 		Limits: Limits{
 			Wall:   DefaultWall,
 			CPU:    DefaultCPU,

@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pycage/pycage/internal/landlock"
 	"golang.org/x/sys/unix"
 )
 
@@ -141,6 +142,13 @@ func runInit() {
 		NoNewPrivs: !spec.DisableNoNewPrivs, KeepCaps: spec.KeepCaps, Nice: spec.Nice,
 		UnshareCgroup: spec.Namespaces.Cgroup && p.CgroupFDs > 0,
 	}
+	// The command's Landlock ruleset (the same decision as the raw path's,
+	// on the same kernel); applied by whoever becomes the command.
+	pol, err := landlockPlan(spec, landlock.ABI())
+	if err != nil {
+		die(err, 125)
+	}
+	cfg.Landlock = pol
 	var stage int
 	var started time.Time
 	if p.Direct {

@@ -2,12 +2,12 @@ package jail
 
 // The raw spawn path. The parent compiles the whole child side of a run
 // (the jail's file tree, identity, network, hostname, the command's limits,
-// capabilities, seccomp filter and execve) into a flat syscall program,
-// then clones the jail's PID 1 with clone3 straight into the new
-// namespaces. The child interprets the program with raw syscalls on memory
-// allocated before the clone (rawspawn_child.go): no Go runtime starts
-// inside the jail, no re-exec, no JSON. PID 1 forks the command, then
-// stays a tiny reaper.
+// Landlock ruleset, capabilities, seccomp filter and execve) into a flat
+// syscall program, then clones the jail's PID 1 with clone3 straight into
+// the new namespaces. The child interprets the program with raw syscalls
+// on memory allocated before the clone (rawspawn_child.go): no Go runtime
+// starts inside the jail, no re-exec, no JSON. PID 1 forks the command,
+// then stays a tiny reaper.
 //
 // The Go path (init.go, stage.go) remains for what the raw path does not
 // do: jails without a pid namespace (see rawUnsupported). Input files
@@ -42,6 +42,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/pycage/pycage/internal/landlock"
 	"github.com/pycage/pycage/internal/seccomp"
 	"golang.org/x/sys/unix"
 )
@@ -115,6 +116,9 @@ type rawProg struct {
 	execNames []string // exec candidates
 	execName  string   // Args[0] or ExecPath
 	pathEnv   string   // PATH searched ("" when the name has a slash)
+	// landlock and landlockABI are Result.Landlock and Result.LandlockABI.
+	landlock    string
+	landlockABI int
 
 	trace bool // PID 1 passes on the command's timing record
 	// vm: the CLONE_VM variant (rawspawn_amd64.s): PID 1 shares the
@@ -147,7 +151,8 @@ type rawProg struct {
 	pidfd   int32
 	cmdT1   int64 // the command's times (traces)
 	cmdT2   int64
-	goBuf   [8]byte // the command's read of the go pipe
+	goBuf   [8]byte     // the command's read of the go pipe
+	cmdStat unix.Stat_t // the command's fstat of a Landlock rule's path
 
 	// The workspace's record (recWorkspace), laid out by finish; the child
 	// fills in the fd (sfCmsg[16:20]) and the time.
@@ -162,7 +167,7 @@ type rawProg struct {
 
 	// Addresses of the scratch fields and of shared arena structs.
 	tsAddr, recAddr, rec2Addr, ctlBufAddr, goBufAddr, sigBufAddr, pfdAddr, wsAddr,
-	statAddr, allSigsAddr, oldMaskAddr, cloneArgsAddr, howDir, sfMsgAddr uintptr
+	statAddr, allSigsAddr, oldMaskAddr, cloneArgsAddr, howDir, sfMsgAddr, cmdStatAddr uintptr
 }
 
 // arg is one argument of an op while compiling.
@@ -472,6 +477,9 @@ type rawOpts struct {
 	// trees are bind trees the parent opened (OpenBindTrees), by index in
 	// Spec.Mounts; nil: PID 1 opens them.
 	trees map[int]int
+	// landlockABI is the kernel's Landlock ABI (landlock.ABI(); 0: none,
+	// so a program compiled without it has no Landlock ops).
+	landlockABI int
 }
 
 // compileRaw compiles spec into the child program.
@@ -484,6 +492,18 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 	}
 	b := newRawBuilder()
 	p := &rawProg{inputTime: time.Now().Add(-2 * time.Second)}
+	pol, err := landlockPlan(spec, o.landlockABI)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case pol != nil:
+		p.landlock, p.landlockABI = LandlockApplied, pol.ABI
+	case spec.Landlock == LandlockOff:
+		p.landlock = LandlockNotApplied
+	default:
+		p.landlock = LandlockUnavailable
+	}
 
 	// The fd layout.
 	k := 3
@@ -641,6 +661,12 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 		b.at("setsid", "(command)")
 		b.sys(unix.SYS_SETSID)
 	}
+	// Landlock while the process still has CAP_SYS_ADMIN in the jail's
+	// user namespace: landlock_restrict_self then needs no no_new_privs
+	// (Spec.DisableNoNewPrivs may leave it unset).
+	if pol != nil {
+		b.landlock(pol)
+	}
 	b.at("drop capabilities", "")
 	last := lastCap()
 	for c := 0; c <= last; c++ {
@@ -685,11 +711,46 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 	if err := b.exec(spec, p); err != nil {
 		return nil, err
 	}
-	p, err := b.finish(p)
+	p, err = b.finish(p)
 	if err == nil && filter != nil {
 		err = p.setFilter(filter)
 	}
 	return p, err
+}
+
+// landlock emits the command's Landlock ruleset (internal/landlock's
+// policy, computed by the parent) and its enforcement: create the ruleset;
+// for each rule open its path O_PATH (in the jail's tree: these ops run in
+// the command's process after pivot_root) and add it (macroLLRule: files
+// get only the file rights); restrict self; close.
+//
+// The raw path cannot use go-landlock (or internal/landlock.Build): its
+// command's process runs no Go code that may allocate, take locks or call
+// into the runtime between the clone and execve (see rawspawn_child.go);
+// it can only issue the syscalls the parent compiled, on memory laid out
+// before the clone. So the parent compiles the same policy into ops.
+func (b *rawBuilder) landlock(pol *landlock.Policy) {
+	b.at("landlock create ruleset", "")
+	attr := b.words(pol.HandledFS, 0, pol.Scoped) // struct landlock_ruleset_attr
+	rs := b.sysOut(unix.SYS_LANDLOCK_CREATE_RULESET, mem(attr), cint(landlock.AttrSize(pol.ABI)), cint(0))
+	fdcwd := unix.AT_FDCWD
+	for _, r := range pol.Rules {
+		b.at("landlock add rule", r.Object())
+		from := len(b.ops)
+		fd := b.sysOut(unix.SYS_OPENAT, cst(uintptr(fdcwd)), mem(b.str(r.Path)), cst(unix.O_PATH|unix.O_CLOEXEC), cint(0))
+		if r.Optional {
+			b.ops[len(b.ops)-1].skipOn = uint16(unix.ENOENT)
+		}
+		// struct landlock_path_beneath_attr (12 bytes, packed), filled
+		// in by the child: the rights, then the fd.
+		pa := b.words(0, 0)
+		b.sys(macroLLRule, slot(rs), slot(fd), cst(uintptr(r.Access)), cint(pa), cst(landlock.FileRights))
+		b.closeSlot(fd)
+		b.skipTo(from, len(b.ops), len(b.ops))
+	}
+	b.at("landlock restrict self", "")
+	b.sys(unix.SYS_LANDLOCK_RESTRICT_SELF, slot(rs), cint(0))
+	b.closeSlot(rs)
 }
 
 // setFilter gives the program its seccomp filter.
@@ -1222,6 +1283,7 @@ func (b *rawBuilder) finish(p *rawProg) (*rawProg, error) {
 	p.allSigsAddr = uintptr(unsafe.Pointer(&p.allSigs))
 	p.oldMaskAddr = uintptr(unsafe.Pointer(&p.oldMask))
 	p.cloneArgsAddr = uintptr(unsafe.Pointer(&p.cargs))
+	p.cmdStatAddr = uintptr(unsafe.Pointer(&p.cmdStat))
 	p.allSigs = ^uint64(0)
 	p.sfRec = rawRec{Kind: recWorkspace}
 	p.sfIov.Base = (*byte)(unsafe.Pointer(&p.sfRec))
@@ -1353,7 +1415,7 @@ func prepareRaw(spec *Spec) (map[int]int, *rawProg, *SetupError) {
 		}
 		trees = t
 	}
-	prog, err := compileRaw(spec, nil, rawOpts{rootBase: rootBase(), trees: trees})
+	prog, err := compileRaw(spec, nil, rawOpts{rootBase: rootBase(), trees: trees, landlockABI: landlock.ABI()})
 	if err != nil {
 		return trees, nil, setupErr(ExitSetup, "%v", err)
 	}
@@ -1369,6 +1431,7 @@ func (r *runner) startRaw(in, out, errw *os.File) (jailProc, *SetupError) {
 		return nil, r.prep.progErr
 	}
 	prog, trees := r.prep.prog, r.prep.trees
+	r.res.Landlock, r.res.LandlockABI = prog.landlock, prog.landlockABI
 	ctlR, ctlW, err := os.Pipe()
 	if err != nil {
 		return nil, setupErr(ExitSetup, "pipe ctl: %v", err)

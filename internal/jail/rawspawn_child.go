@@ -20,6 +20,7 @@ package jail
 
 import (
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -68,6 +69,7 @@ const (
 	macroExec                     // a0 table word index, a1 argv, a2 envp: execve every candidate in turn
 	macroNop                      // nothing (with cond on the always -1 slot 0: a jump)
 	macroSendFD                   // a0 socket, a1 fd: send a recWorkspace record carrying fd a1
+	macroLLRule                   // a0 ruleset, a1 O_PATH fd, a2 rights, a3 arena offset of the attr, a4 file rights: landlock_add_rule
 )
 
 // rawOp is one step of the program: a syscall with up to six arguments.
@@ -247,6 +249,8 @@ func (p *rawProg) run(from, to int) int {
 		case macroNop:
 		case macroSendFD:
 			r, e = p.sendFD(a[0], a[1])
+		case macroLLRule:
+			r, e = p.llRule(a[0], a[1], a[2], a[3], a[4])
 		default:
 			r, e = rawSys(op.nr, a[0], a[1], a[2], a[3], a[4], a[5])
 		}
@@ -325,6 +329,31 @@ func (p *rawProg) sendFD(sock, fd uintptr) (uintptr, uintptr) {
 			return r, e
 		}
 	}
+}
+
+// llRule adds the Landlock rule "rights beneath the object of fd" to the
+// ruleset rs. When the object is not a directory only the rights in
+// fileRights are granted (a file rule with directory rights is EINVAL).
+// The struct landlock_path_beneath_attr is the 16 arena bytes at off,
+// filled in here: rights (u64), then the fd (s32), packed.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func (p *rawProg) llRule(rs, fd, rights, off, fileRights uintptr) (uintptr, uintptr) {
+	if _, e := rawSys(unix.SYS_FSTAT, fd, p.cmdStatAddr, 0, 0, 0, 0); e != 0 {
+		return 0, e
+	}
+	if p.cmdStat.Mode&unix.S_IFMT != unix.S_IFDIR {
+		rights &= fileRights
+	}
+	w := off / 8
+	if off%8 != 0 || w+1 >= uintptr(len(p.mem)) {
+		return 0, uintptr(unix.EINVAL)
+	}
+	p.mem[w] = uint64(rights)
+	*(*int32)(unsafe.Pointer(&p.mem[w+1])) = int32(fd)
+	return rawSys(unix.SYS_LANDLOCK_ADD_RULE, rs, unix.LANDLOCK_RULE_PATH_BENEATH, p.base+off, 0, 0, 0)
 }
 
 // execve tries every candidate path of the table at word t ([n, path...])
@@ -489,7 +518,8 @@ func rawChild(p *rawProg) {
 // rawCommand is the command's process from its fork to execve: its section
 // of the program ends with the exec op, which returns only on failure. With
 // the CLONE_VM variant it shares PID 1's memory: it writes only what PID 1
-// does not use meanwhile (PID 1 waits on the exec pipe): rec, cmdT, goBuf.
+// does not use meanwhile (PID 1 waits on the exec pipe): rec, cmdT, goBuf,
+// cmdStat and the Landlock rules' attrs in the arena (its own ops').
 //
 //go:nosplit
 //go:norace

@@ -5,11 +5,15 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"reflect"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
+	"github.com/pycage/pycage/internal/landlock"
 	"github.com/pycage/pycage/internal/seccomp"
 	"golang.org/x/sys/unix"
 )
@@ -507,4 +511,445 @@ echo h > .hidden
 	if len(answers) == 2 && answers[0] != answers[1] {
 		t.Fatalf("paths differ: %q vs %q", answers[0], answers[1])
 	}
+}
+
+// TestLandlockPlan: the ruleset of the default policy, and when there is
+// none or the run must fail (pure: any ABI can be asked for).
+func TestLandlockPlan(t *testing.T) {
+	ro := uint64(landlock.Execute | landlock.ReadFile | landlock.ReadDir)
+	dev := uint64(landlock.ReadFile | landlock.WriteFile | landlock.ReadDir | landlock.IoctlDev)
+	rw := landlock.HandledFS(7)
+	spec := DefaultSpec([]string{"python3"})
+	if spec.Landlock != LandlockAuto {
+		t.Fatalf("default Landlock %q, want auto", spec.Landlock)
+	}
+	p, err := landlockPlan(spec, 7)
+	if err != nil || p == nil {
+		t.Fatalf("%v %v", p, err)
+	}
+	want := []landlock.Rule{
+		{Path: "/", Access: ro, Kind: "ro"},
+		{Path: "/dev", Access: dev, Kind: "dev"},
+		{Path: "/dev/shm", Access: rw, Kind: "rw"},
+		{Path: "/sandbox", Access: rw, Kind: "rw"},
+		{Path: "/tmp", Access: rw, Kind: "rw"},
+	}
+	if !reflect.DeepEqual(p.Rules, want) {
+		t.Fatalf("default rules\n%+v\nwant\n%+v", p.Rules, want)
+	}
+	if p.ABI != 7 || p.HandledFS != rw || p.Scoped != landlock.ScopeAbstractUnixSocket|landlock.ScopeSignal {
+		t.Fatalf("default ruleset: ABI %d handled %#x scoped %#x", p.ABI, p.HandledFS, p.Scoped)
+	}
+	// Every rw bind gets a rule (optional when its source may be missing);
+	// read-only binds, symlinks and extra /proc mounts do not.
+	spec.Mounts = append(spec.Mounts,
+		Mount{Kind: MountBind, Src: "/srv", Dst: "/data", RW: true},
+		Mount{Kind: MountBind, Src: "/opt", Dst: "/opt", RW: false, Mandatory: true},
+		Mount{Kind: MountSymlink, Src: "/data", Dst: "/d", RW: true},
+		Mount{Kind: MountProc, Dst: "/proc2", RW: true},
+		Mount{Kind: MountFile, Dst: "/etc/rw.conf", RW: true})
+	p, _ = landlockPlan(spec, 7)
+	if got := p.Rules[len(want):]; !reflect.DeepEqual(got, []landlock.Rule{
+		{Path: "/data", Access: rw, Kind: "rw", Optional: true},
+		{Path: "/etc/rw.conf", Access: rw, Kind: "rw"},
+	}) {
+		t.Fatalf("extra rules %+v", got)
+	}
+
+	// What Result.Landlock says, on this kernel.
+	spec = DefaultSpec([]string{"true"})
+	if st, abi := landlockResult(spec); landlock.ABI() >= landlock.MinABI && (st != LandlockApplied || abi != min(landlock.ABI(), landlock.MaxABI)) ||
+		landlock.ABI() < landlock.MinABI && (st != LandlockUnavailable || abi != 0) {
+		t.Errorf("result %q ABI %d on a kernel with %s", st, abi, landlock.Describe(landlock.ABI()))
+	}
+	spec.Landlock = LandlockOff
+	if st, abi := landlockResult(spec); st != LandlockNotApplied || abi != 0 {
+		t.Errorf("off: result %q ABI %d", st, abi)
+	}
+
+	for _, c := range []struct {
+		mode   LandlockMode
+		mount  bool
+		abi    int
+		policy bool
+		err    string
+	}{
+		{"", true, 7, true, ""},
+		{LandlockAuto, true, 2, true, ""},
+		{LandlockAuto, true, 1, false, ""},
+		{LandlockAuto, true, 0, false, ""},
+		{LandlockAuto, false, 7, false, ""},
+		{LandlockOff, true, 7, false, ""},
+		{LandlockOn, true, 7, true, ""},
+		{LandlockOn, true, 1, false, "landlock: not available on this kernel (Landlock ABI 1; pycage needs ABI 2 or later"},
+		{LandlockOn, true, 0, false, "landlock: not available on this kernel (Landlock none;"},
+		{LandlockOn, false, 7, false, "landlock: needs a mount namespace"},
+		{"maybe", true, 7, false, `landlock "maybe": want auto, on or off`},
+	} {
+		s := DefaultSpec([]string{"true"})
+		s.Landlock, s.Namespaces.Mount = c.mode, c.mount
+		p, err := landlockPlan(s, c.abi)
+		if (p != nil) != c.policy || (c.err == "") != (err == nil) || err != nil && !strings.HasPrefix(err.Error(), c.err) {
+			t.Errorf("%q mount %v ABI %d: policy %v, err %v (want policy %v, err %q)", c.mode, c.mount, c.abi, p != nil, err, c.policy, c.err)
+		}
+	}
+}
+
+// arenaStr reads the NUL-terminated string at arena offset off.
+func arenaStr(p *rawProg, off uintptr) string {
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&p.mem[0])), len(p.mem)*8)[off:]
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+// TestCompileRawLandlock checks the raw program's Landlock ops: in the
+// command's section, after its setsid and before its capabilities are
+// dropped (restrict_self without no_new_privs), one O_PATH open and one
+// rule per path of the policy, the ruleset attr as the ABI wants it.
+func TestCompileRawLandlock(t *testing.T) {
+	spec := DefaultSpec([]string{"python3", "-c", "pass"})
+	spec.Mounts = append(spec.Mounts, Mount{Kind: MountBind, Src: "/srv", Dst: "/data", RW: true})
+	p, err := compileRaw(spec, testFilter(t), rawOpts{rootBase: "/tmp", landlockABI: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, _ := landlockPlan(spec, 7)
+	if p.landlock != LandlockApplied || p.landlockABI != 7 {
+		t.Fatalf("status %q ABI %d", p.landlock, p.landlockABI)
+	}
+	create, restrict, setsid, capDrop, nnp := -1, -1, -1, -1, -1
+	var rules []int
+	for i, op := range p.ops {
+		switch {
+		case op.nr == unix.SYS_LANDLOCK_CREATE_RULESET:
+			create = i
+		case op.nr == unix.SYS_LANDLOCK_RESTRICT_SELF:
+			restrict = i
+		case op.nr == macroLLRule:
+			rules = append(rules, i)
+		case op.nr == unix.SYS_SETSID && i >= p.postEnd:
+			setsid = i
+		case op.nr == unix.SYS_PRCTL && op.a[0] == unix.PR_CAPBSET_DROP && capDrop < 0:
+			capDrop = i
+		case op.nr == unix.SYS_PRCTL && op.a[0] == unix.PR_SET_NO_NEW_PRIVS:
+			nnp = i
+		}
+	}
+	if !(p.postEnd <= setsid && setsid < create && create < restrict && restrict < capDrop && capDrop < nnp && nnp < p.filterOp) {
+		t.Fatalf("order: command %d, setsid %d, create %d, restrict %d, cap drop %d, nnp %d, seccomp %d",
+			p.postEnd, setsid, create, restrict, capDrop, nnp, p.filterOp)
+	}
+	// The ruleset attr: handled_access_fs, handled_access_net, scoped.
+	c := p.ops[create]
+	if w := c.a[0] / 8; p.mem[w] != pol.HandledFS || p.mem[w+1] != 0 || p.mem[w+2] != pol.Scoped || c.a[1] != 24 {
+		t.Fatalf("ruleset attr %#x %#x %#x size %d", p.mem[w], p.mem[w+1], p.mem[w+2], c.a[1])
+	}
+	if len(rules) != len(pol.Rules) {
+		t.Fatalf("%d rule ops for %d rules", len(rules), len(pol.Rules))
+	}
+	for k, i := range rules {
+		r, op, open := pol.Rules[k], p.ops[i], p.ops[i-1]
+		if create >= i || i >= restrict {
+			t.Errorf("rule %s at op %d, outside %d..%d", r.Path, i, create, restrict)
+		}
+		if open.nr != unix.SYS_OPENAT || arenaStr(p, open.a[1]) != r.Path || open.a[2] != unix.O_PATH|unix.O_CLOEXEC {
+			t.Errorf("rule %s: open op %+v (%q)", r.Path, open, arenaStr(p, open.a[1]))
+		}
+		if op.a[2] != uintptr(r.Access) || op.a[4] != landlock.FileRights || op.a[0] != uintptr(c.out) || op.a[1] != uintptr(open.out) {
+			t.Errorf("rule %s: op %+v", r.Path, op)
+		}
+		if d := p.desc[i]; d.step != "landlock add rule" || d.object != r.Object() || p.desc[i-1] != d {
+			t.Errorf("rule %s: descriptions %+v %+v", r.Path, p.desc[i-1], d)
+		}
+		// An optional rule's path may be missing: its ops are skipped.
+		if r.Optional != (open.skipOn == uint16(unix.ENOENT)) {
+			t.Errorf("rule %s: optional %v, skipOn %d", r.Path, r.Optional, open.skipOn)
+		}
+	}
+	if op := p.ops[restrict]; op.a[0] != uintptr(c.out) || op.a[1] != 0 {
+		t.Fatalf("restrict op %+v", op)
+	}
+	for _, m := range []struct{ op int }{{rules[0]}, {rules[0] - 1}} {
+		if msg, code := p.message(m.op, int(unix.EBADF), 0); msg != "landlock add rule / (ro): EBADF" || code != ExitSetup {
+			t.Errorf("message %q %d", msg, code)
+		}
+	}
+	if msg, _ := p.message(restrict, int(unix.EPERM), 0); msg != "landlock restrict self: EPERM" {
+		t.Errorf("message %q", msg)
+	}
+
+	// No ruleset: a kernel without Landlock (auto), or off.
+	for _, c := range []struct {
+		mode   LandlockMode
+		abi    int
+		status string
+	}{{LandlockAuto, 0, LandlockUnavailable}, {LandlockAuto, 1, LandlockUnavailable}, {LandlockOff, 7, LandlockNotApplied}} {
+		spec.Landlock = c.mode
+		q, err := compileRaw(spec, nil, rawOpts{rootBase: "/tmp", landlockABI: c.abi})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, op := range q.ops {
+			if op.nr == unix.SYS_LANDLOCK_CREATE_RULESET || op.nr == macroLLRule || op.nr == unix.SYS_LANDLOCK_RESTRICT_SELF {
+				t.Fatalf("%s ABI %d: a Landlock op", c.mode, c.abi)
+			}
+		}
+		if q.landlock != c.status || len(q.ops) != len(p.ops)-(restrict-create+2) {
+			t.Fatalf("%s ABI %d: status %q, %d ops (with Landlock %d)", c.mode, c.abi, q.landlock, len(q.ops), len(p.ops))
+		}
+	}
+	// Required but unavailable: the program is not compiled.
+	spec.Landlock = LandlockOn
+	if _, err := compileRaw(spec, nil, rawOpts{rootBase: "/tmp", landlockABI: 1}); err == nil || !strings.Contains(err.Error(), "landlock: not available") {
+		t.Fatalf("on without Landlock: %v", err)
+	}
+}
+
+func needLandlock(t *testing.T) {
+	if landlock.ABI() < landlock.MinABI {
+		t.Skipf("no Landlock ABI %d on this kernel (%s)", landlock.MinABI, landlock.Describe(landlock.ABI()))
+	}
+}
+
+// wantLandlock checks Result.Landlock. (On the Go path run.go fills it in,
+// in startGo; where it does not yet, the field is empty there.)
+func wantLandlock(t *testing.T, res *Result, want string) {
+	t.Helper()
+	if res.Landlock == want || res.Landlock == "" && os.Getenv("PYCAGE_SPAWN") == "go" {
+		return
+	}
+	t.Errorf("Result.Landlock %q (ABI %d), want %q", res.Landlock, res.LandlockABI, want)
+}
+
+// landlockWorkload is ordinary Python that touches every kind of file
+// access a program needs: it must work under the default policy with
+// Landlock applied.
+const landlockWorkload = `
+import asyncio, ctypes, hashlib, mmap, os, shutil, signal, socket, sqlite3, subprocess, sys
+import tempfile, threading, time
+import multiprocessing as mp
+from multiprocessing import shared_memory
+
+def sq(x):
+    return x * x
+
+def main():
+    # threads
+    out = []
+    ts = [threading.Thread(target=lambda i=i: out.append(sq(i))) for i in range(8)]
+    [t.start() for t in ts]; [t.join() for t in ts]
+    assert sorted(out) == [i * i for i in range(8)]
+    # subprocess, a script written to the workspace and run
+    assert subprocess.run(["sh", "-c", "echo hi"], capture_output=True).stdout == b"hi\n"
+    with open("run.sh", "w") as f:
+        f.write("#!/bin/sh\necho script\n")
+    os.chmod("run.sh", 0o755)
+    assert subprocess.run(["./run.sh"], capture_output=True).stdout == b"script\n"
+    # multiprocessing: fork, spawn, forkserver; queues, locks, a manager
+    for ctx in ("fork", "spawn", "forkserver"):
+        with mp.get_context(ctx).Pool(2) as p:
+            assert p.map(sq, range(5)) == [0, 1, 4, 9, 16], ctx
+    q = mp.Queue(); l = mp.Lock()
+    with l:
+        q.put(1)
+    assert q.get(timeout=5) == 1
+    with mp.Manager() as m:
+        d = m.dict(); d["a"] = 1
+        assert d["a"] == 1
+    shm = shared_memory.SharedMemory(create=True, size=4096)
+    shm.buf[0] = 7; shm.close(); shm.unlink()
+    # sqlite3 with a journal and WAL in the workspace
+    db = sqlite3.connect("t.db"); db.execute("pragma journal_mode=wal")
+    db.execute("create table t(x)"); db.executemany("insert into t values(?)", [(i,) for i in range(100)])
+    db.commit(); assert db.execute("select sum(x) from t").fetchone()[0] == 4950; db.close()
+    # files: tempfile, renames and links between directories, truncation
+    with tempfile.TemporaryDirectory() as d:
+        os.makedirs(d + "/a/b"); os.makedirs(d + "/c")
+        with open(d + "/a/b/f", "w") as f:
+            f.write("x" * 100)
+        os.rename(d + "/a/b/f", d + "/c/f")
+        os.link(d + "/c/f", d + "/a/g")
+        shutil.move(d + "/a", d + "/c/a")
+        os.truncate(d + "/c/f", 10)
+        with open(d + "/c/f", "w") as f:
+            f.write("y")
+        os.mkfifo(d + "/fifo")
+        s = socket.socket(socket.AF_UNIX); s.bind(d + "/sock"); s.listen(1)
+        c = socket.socket(socket.AF_UNIX); c.connect(d + "/sock"); c.close(); s.close()
+        os.symlink("c/f", d + "/l"); assert open(d + "/l").read() == "y"
+    shutil.copy("run.sh", "/tmp/run.sh"); os.rename("/tmp/run.sh", "/tmp/run2.sh")
+    # abstract unix sockets between processes of the run
+    name = b"\0pycage-ll-" + str(os.getpid()).encode()
+    srv = socket.socket(socket.AF_UNIX); srv.bind(name); srv.listen(1)
+    if os.fork() == 0:
+        c = socket.socket(socket.AF_UNIX); c.connect(name); c.send(b"x"); os._exit(0)
+    conn, _ = srv.accept(); assert conn.recv(1) == b"x"; os.wait()
+    # signals to our own children
+    p = subprocess.Popen(["sleep", "10"]); p.send_signal(signal.SIGTERM); assert p.wait() == -signal.SIGTERM
+    os.kill(os.getpid(), 0)
+    # devices and /proc
+    with open("/dev/null", "w") as f:
+        f.write("x")
+    assert len(open("/dev/urandom", "rb").read(16)) == 16
+    assert open("/dev/zero", "rb").read(4) == b"\0\0\0\0"
+    try:
+        with open("/dev/full", "w") as f:
+            f.write("x"); f.flush()
+        raise AssertionError("/dev/full accepted a write")
+    except OSError as e:
+        assert e.errno == 28, e
+    assert "NoNewPrivs" in open("/proc/self/status").read()
+    assert os.listdir("/proc/self/fd")
+    with open("/dev/shm/m", "w+b") as f:
+        f.truncate(4096); mm = mmap.mmap(f.fileno(), 4096); mm[0] = 1; mm.close()
+    os.unlink("/dev/shm/m")
+    # ctypes, hashlib, asyncio with a subprocess
+    libc = ctypes.CDLL(None); assert libc.getpid() == os.getpid()
+    hashlib.sha256(b"x").hexdigest()
+    async def a():
+        pr = await asyncio.create_subprocess_exec("true"); return await pr.wait()
+    assert asyncio.run(a()) == 0
+    try:
+        import numpy
+        assert numpy.arange(10).sum() == 45
+    except ImportError:
+        pass
+    # reading the system tree, executing from it
+    assert open("/etc/passwd").read().startswith("root:")
+    assert os.listdir("/usr/bin")
+    # and under Landlock: the host directory passed in opens nothing
+    try:
+        os.open(".", os.O_RDONLY, dir_fd=int(sys.argv[1]))
+        raise AssertionError("a host directory opened")
+    except PermissionError:
+        pass
+    print("workload ok")
+
+if __name__ == "__main__":
+    main()
+`
+
+// TestLandlockPythonWorks: stdlib-heavy Python runs under the default
+// policy with Landlock applied, on both spawn paths.
+func TestLandlockPythonWorks(t *testing.T) {
+	needRoot(t)
+	needLandlock(t)
+	runBoth(t, func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.WriteFile(dir+"/w.py", []byte(landlockWorkload), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(dir, 0o755)
+		hostDir := t.TempDir()
+		os.Chmod(hostDir, 0o777) // only Landlock refuses it
+		host, err := os.Open(hostDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer host.Close()
+		spec := DefaultSpec([]string{"python3", "/w/w.py", strconv.Itoa(int(host.Fd()))})
+		spec.PassFDs = []int{int(host.Fd())}
+		spec.Mounts = append(spec.Mounts, Mount{Kind: MountBind, Src: dir, Dst: "/w", Mandatory: true, NoDev: true})
+		spec.Limits.Wall, spec.Limits.CPU = 60*time.Second, 60*time.Second
+		res, out, errs, err := run(t, spec, "")
+		if err != nil || res.ExitCode != 0 || out != "workload ok\n" {
+			t.Fatalf("%v %+v\nstdout %s\nstderr %s", err, res, out, errs)
+		}
+		wantLandlock(t, res, LandlockApplied)
+	})
+}
+
+// TestLandlockLeakedFD: a host directory's descriptor passed into the jail
+// (PassFDs) opens nothing under Landlock, also with no_new_privs disabled
+// (the ruleset is enforced while the command still has CAP_SYS_ADMIN in
+// its user namespace), and everything with Landlock off (the control).
+func TestLandlockLeakedFD(t *testing.T) {
+	needRoot(t)
+	needLandlock(t)
+	dir := t.TempDir()
+	os.Chmod(dir, 0o777)
+	if err := os.WriteFile(dir+"/f", []byte("host secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir+"/f", 0o666)
+	d, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	fd := int(d.Fd())
+	prog := `
+import os, sys
+fd = int(sys.argv[1])
+nnp = [l.split()[1] for l in open("/proc/self/status") if l.startswith("NoNewPrivs")][0]
+res = []
+for what, fn in (("read", lambda: os.read(os.open("f", os.O_RDONLY, dir_fd=fd), 64)),
+                 ("write", lambda: os.open("f", os.O_WRONLY | os.O_APPEND, dir_fd=fd)),
+                 ("create", lambda: os.open("new", os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd)),
+                 ("list", lambda: os.listdir("/proc/self/fd/%d" % fd))):
+    try:
+        fn(); res.append(what + "=ok")
+    except OSError as e:
+        res.append(what + "=" + os.strerror(e.errno))
+print("nnp=" + nnp, *res)
+`
+	runBoth(t, func(t *testing.T) {
+		for _, c := range []struct {
+			mode  LandlockMode
+			nnp   bool
+			out   string
+			state string
+		}{
+			{LandlockAuto, true, "nnp=1 read=Permission denied write=Permission denied create=Permission denied list=Permission denied\n", LandlockApplied},
+			{LandlockOn, false, "nnp=0 read=Permission denied write=Permission denied create=Permission denied list=Permission denied\n", LandlockApplied},
+			{LandlockOff, true, "nnp=1 read=ok write=ok create=ok list=ok\n", LandlockNotApplied},
+		} {
+			os.Remove(dir + "/new")
+			spec := DefaultSpec([]string{"python3", "-c", prog, strconv.Itoa(fd)})
+			spec.PassFDs = []int{fd}
+			spec.Landlock, spec.DisableNoNewPrivs = c.mode, !c.nnp
+			if !c.nnp {
+				spec.Seccomp = nil // a filter needs no_new_privs once the capabilities are gone
+			}
+			res, out, errs, err := run(t, spec, "")
+			if err != nil || res.ExitCode != 0 || out != c.out {
+				t.Fatalf("%s (nnp %v): %v %+v\nstdout %q, want %q\nstderr %s", c.mode, c.nnp, err, res, out, c.out, errs)
+			}
+			wantLandlock(t, res, c.state)
+		}
+	})
+	if b, _ := os.ReadFile(dir + "/f"); string(b) != "host secret\n" {
+		t.Fatalf("host file %q", b)
+	}
+}
+
+// TestLandlockSetupErrors: "on" where Landlock cannot apply fails with a
+// message naming Landlock, on both paths; auto then runs and says so.
+func TestLandlockSetupErrors(t *testing.T) {
+	needRoot(t)
+	runBoth(t, func(t *testing.T) {
+		noMount := func(mode LandlockMode) *Spec {
+			s := DefaultSpec([]string{"true"})
+			s.Namespaces.Mount, s.Mounts, s.Proc, s.Dev, s.Cwd = false, nil, false, false, "/"
+			s.Landlock = mode
+			return s
+		}
+		res, _, _, err := run(t, noMount(LandlockOn), "")
+		if err == nil || res.Reason != ReasonSetupError || !strings.Contains(res.Error, "landlock: needs a mount namespace") {
+			t.Fatalf("on without a mount namespace: %v %+v", err, res)
+		}
+		res, _, _, err = run(t, noMount(LandlockAuto), "")
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("auto without a mount namespace: %v %+v", err, res)
+		}
+		wantLandlock(t, res, LandlockUnavailable)
+		spec := DefaultSpec([]string{"true"})
+		spec.Landlock = "maybe"
+		res, _, _, err = run(t, spec, "")
+		if err == nil || !strings.Contains(res.Error, `landlock "maybe": want auto, on or off`) {
+			t.Fatalf("bad mode: %v %+v", err, res)
+		}
+	})
 }

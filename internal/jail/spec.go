@@ -6,7 +6,11 @@
 package jail
 
 import (
+	"errors"
+	"fmt"
 	"time"
+
+	"github.com/pycage/pycage/internal/landlock"
 )
 
 // Spec is the single description of one run. It is plain data: it is sent to
@@ -60,6 +64,10 @@ type Spec struct {
 	KeepCaps []string `json:"keep_caps,omitempty"`
 	// DisableNoNewPrivs leaves no_new_privs unset (nsjail compat; unsafe).
 	DisableNoNewPrivs bool `json:"disable_no_new_privs,omitempty"`
+	// Landlock confines the command's file access to the jail's own tree
+	// with a Landlock ruleset (defence in depth behind the mount
+	// namespace; internal/landlock). "" means LandlockAuto.
+	Landlock LandlockMode `json:"landlock,omitempty"`
 	// Nice is the command's niceness, 0..19 (nsjail's nice_level; raising
 	// it needs no privilege, lowering below 0 would, and the jail has none).
 	Nice int `json:"nice,omitempty"`
@@ -81,6 +89,26 @@ type Spec struct {
 	// example no writable memory cgroup) instead of failing. Off by default.
 	AllowWeaker bool `json:"allow_weaker,omitempty"`
 }
+
+// LandlockMode says whether a run's command is put under Landlock.
+type LandlockMode string
+
+const (
+	// LandlockAuto applies Landlock when the kernel has it (ABI 2+) and
+	// the jail has a mount namespace; Result.Landlock says whether it did.
+	LandlockAuto LandlockMode = "auto"
+	// LandlockOn requires it: a run that cannot have it is a setup error.
+	LandlockOn LandlockMode = "on"
+	// LandlockOff does without.
+	LandlockOff LandlockMode = "off"
+)
+
+// Values of Result.Landlock.
+const (
+	LandlockApplied     = "applied"     // the command ran under pycage's ruleset
+	LandlockNotApplied  = "off"         // Spec.Landlock was "off"
+	LandlockUnavailable = "unavailable" // auto, and this kernel or jail cannot have it
+)
 
 // IDMap is one line of /proc/PID/uid_map or gid_map.
 type IDMap struct {
@@ -260,6 +288,13 @@ type Result struct {
 	// Weakened lists the limits that were asked for but not enforced
 	// (only possible with AllowWeaker).
 	Weakened []string `json:"weakened,omitempty"`
+	// Landlock says whether the command ran under Landlock: "applied",
+	// "off" or "unavailable" (Spec.Landlock auto on a kernel without
+	// Landlock ABI 2+, or a jail without a mount namespace). Empty when the
+	// run failed before this was decided.
+	Landlock string `json:"landlock,omitempty"`
+	// LandlockABI is the Landlock ABI the ruleset used (when applied).
+	LandlockABI int `json:"landlock_abi,omitempty"`
 }
 
 // OutFile is a file collected from the workspace after the run.
@@ -267,4 +302,62 @@ type OutFile struct {
 	Path    string `json:"path"`
 	Size    int64  `json:"size"`
 	Content []byte `json:"content"`
+}
+
+// landlockPlan decides the command's Landlock ruleset for spec on a kernel
+// with Landlock ABI abi (0: none): nil when there is none to apply, an
+// error when Spec.Landlock is "on" and it cannot be applied. Both spawn
+// paths use it (the raw path in the parent, the Go path in init).
+func landlockPlan(spec *Spec, abi int) (*landlock.Policy, error) {
+	switch spec.Landlock {
+	case LandlockOff:
+		return nil, nil
+	case "", LandlockAuto, LandlockOn:
+	default:
+		return nil, fmt.Errorf("landlock %q: want auto, on or off", spec.Landlock)
+	}
+	on := spec.Landlock == LandlockOn
+	if !spec.Namespaces.Mount {
+		if on {
+			return nil, errors.New("landlock: needs a mount namespace (without one the command's file tree is the host's)")
+		}
+		return nil, nil
+	}
+	if abi < landlock.MinABI {
+		if on {
+			return nil, fmt.Errorf("landlock: not available on this kernel (Landlock %s; pycage needs ABI %d or later, Linux 5.19+, with landlock in the lsm= boot list)",
+				landlock.Describe(abi), landlock.MinABI)
+		}
+		return nil, nil
+	}
+	return landlock.Compute(landlockTree(spec), abi), nil
+}
+
+// landlockTree is what of spec's file tree the ruleset needs: every mount
+// point and whether it is writable (symlinks are not objects of rules).
+func landlockTree(spec *Spec) landlock.Tree {
+	t := landlock.Tree{Dev: spec.Dev}
+	for _, m := range spec.Mounts {
+		switch m.Kind {
+		case MountSymlink:
+			continue
+		case MountProc:
+			m.RW = false // always mounted read-only
+		}
+		t.Mounts = append(t.Mounts, landlock.Mount{Path: m.Dst, Writable: m.RW, Optional: m.Kind == MountBind && !m.Mandatory})
+	}
+	return t
+}
+
+// landlockResult is what Result.Landlock and Result.LandlockABI say for
+// spec on this kernel (when landlockPlan did not fail).
+func landlockResult(spec *Spec) (string, int) {
+	if spec.Landlock == LandlockOff {
+		return LandlockNotApplied, 0
+	}
+	p, err := landlockPlan(spec, landlock.ABI())
+	if err != nil || p == nil {
+		return LandlockUnavailable, 0
+	}
+	return LandlockApplied, p.ABI
 }

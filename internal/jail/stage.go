@@ -2,8 +2,8 @@ package jail
 
 // Child side, part 2: the stage. Init starts it before building the tree (so
 // its start-up overlaps the mounts); it waits for its config, then becomes
-// the command: rlimits, cwd, every capability dropped, no_new_privs, seccomp
-// last, execve. Doing seccomp here (and not in init) means a policy applies
+// the command: rlimits, cwd, its Landlock ruleset, every capability
+// dropped, no_new_privs, seccomp last, execve. Doing seccomp here (and not in init) means a policy applies
 // from the command's execve on, as in nsjail, and never to init itself.
 
 import (
@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/pycage/pycage/internal/landlock"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,6 +37,9 @@ type stageConfig struct {
 	// files (pids last); UnshareCgroup makes the cgroup namespace there.
 	CgroupFDs     []int `json:"cgroup_fds,omitempty"`
 	UnshareCgroup bool  `json:"unshare_cgroup,omitempty"`
+	// Landlock is the command's ruleset (nil: none), built in the jail's
+	// tree and enforced before the capabilities are dropped.
+	Landlock *landlock.Policy `json:"landlock,omitempty"`
 }
 
 type stageError struct {
@@ -190,6 +194,16 @@ func runStage() {
 	for _, fd := range cfg.CgroupFDs {
 		syscall.CloseOnExec(fd)
 	}
+	// The Landlock ruleset is built now (it opens paths and allocates);
+	// it is enforced below with one raw syscall. Its fd is close-on-exec.
+	llFD := -1
+	if cfg.Landlock != nil {
+		fd, err := landlock.Build(cfg.Landlock)
+		if err != nil {
+			die(125, "%v", err)
+		}
+		llFD = fd
+	}
 	zero := []byte("0")
 
 	// From here on: raw syscalls only, nothing that allocates or enters
@@ -204,6 +218,14 @@ func runStage() {
 	if cfg.UnshareCgroup {
 		if _, _, e := syscall.RawSyscall(unix.SYS_UNSHARE, unix.CLONE_NEWCGROUP, 0, 0); e != 0 {
 			die(125, "unshare cgroup namespace: %s", errText(e))
+		}
+	}
+	// Landlock on this (locked) thread, which execs the command, while it
+	// still has CAP_SYS_ADMIN in the jail's user namespace: no_new_privs
+	// is not needed (and may be disabled).
+	if llFD >= 0 {
+		if e := landlock.RestrictSelf(llFD); e != 0 {
+			die(125, "landlock restrict self: %s", errText(e))
 		}
 	}
 	if e := caps.apply(); e != 0 {
@@ -304,8 +326,9 @@ func ValidRlimit(name string) bool { _, ok := rlimitResources[name]; return ok }
 // startDirect is the fast path used with pycage's default seccomp policy
 // (which allows everything init does afterwards: wait4, kill, read, write,
 // futex...): init drops its capabilities, sets the command's rlimits,
-// no_new_privs and seccomp filter on itself, then forks and execs the
-// command with Go's os.StartProcess. The filter and limits are inherited.
+// Landlock ruleset (on its locked thread), no_new_privs and seccomp filter
+// on itself, then forks and execs the command with Go's os.StartProcess.
+// The filter, the ruleset and the limits are inherited.
 // Not used for user policies (they apply from the command's execve on, as
 // in nsjail), RLIMIT_AS (would starve init's Go runtime) or kept capabilities.
 func startDirect(spec *Spec, cfg stageConfig) (int, int, error) {
@@ -324,6 +347,19 @@ func startDirect(spec *Spec, cfg stageConfig) (int, int, error) {
 		lim := syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}
 		if err := syscall.Setrlimit(res, &lim); err != nil {
 			return 0, 125, fail("setrlimit", fmt.Sprintf("%s (soft %d, hard %d)", rl.Resource, rl.Soft, rl.Hard), err)
+		}
+	}
+	// Landlock on init's locked thread, which forks the command (the
+	// domain is inherited), before the capabilities are dropped.
+	if cfg.Landlock != nil {
+		rs, err := landlock.Build(cfg.Landlock)
+		if err != nil {
+			return 0, 125, err
+		}
+		e := landlock.RestrictSelf(rs)
+		unix.Close(rs)
+		if e != 0 {
+			return 0, 125, fail("landlock restrict self", "", e)
 		}
 	}
 	last := lastCap()
