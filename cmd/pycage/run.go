@@ -106,7 +106,7 @@ func newRunFlags(spec *jail.Spec, o *runOptions) (*flag.FlagSet, func() error) {
 		wsSize, tmpSize                        int64 = jail.DefaultWorkspaceSize, jail.DefaultTmpSize
 		envs, binds, bindsRW, tmpfs            listFlag
 		keepEnv, noProc, noSeccomp, seccompLog bool
-		seccompFile, cwd                       string
+		seccompFile, cwd, landlockMode         string
 		maxCPUs                                int64
 	)
 	fs.Var(durFlag{&l.Wall}, "time-limit", "wall-clock limit (10s; 0 = none)")
@@ -134,6 +134,7 @@ func newRunFlags(spec *jail.Spec, o *runOptions) (*flag.FlagSet, func() error) {
 	fs.StringVar(&seccompFile, "seccomp-policy", "", "kafel policy file (default: the built-in Python allowlist)")
 	fs.BoolVar(&noSeccomp, "no-seccomp", false, "run without a syscall filter (unsafe)")
 	fs.BoolVar(&seccompLog, "seccomp-log", false, "log refused syscalls to the kernel log")
+	fs.StringVar(&landlockMode, "landlock", "auto", "Landlock confinement of the command's files to the jail's tree: auto (where the kernel has it; the report says) | on (required) | off")
 	fs.StringVar(&spec.Cgroup.Parent, "cgroup-parent", "", "parent cgroup (default: pycage/ under pycage's own cgroup)")
 	fs.BoolVar(&spec.AllowWeaker, "allow-weaker", false, "run even if a limit cannot be enforced on this host")
 	fs.StringVar(&o.report, "report", "", "write a JSON report of the run to FILE (- for stderr)")
@@ -233,6 +234,12 @@ func newRunFlags(spec *jail.Spec, o *runOptions) (*flag.FlagSet, func() error) {
 				}
 				spec.Seccomp.Policy, spec.Seccomp.PolicyName = string(b), seccompFile
 			}
+		}
+		switch m := jail.LandlockMode(landlockMode); m {
+		case jail.LandlockAuto, jail.LandlockOn, jail.LandlockOff:
+			spec.Landlock = m
+		default:
+			return fmt.Errorf("--landlock %q: want auto, on or off", landlockMode)
 		}
 		l.MaxCPUs = int(maxCPUs)
 		l.Rlimits = []jail.Rlimit{
@@ -384,6 +391,8 @@ type reportJSON struct {
 	StderrTruncated bool        `json:"stderr_truncated"`
 	Limits          limitsJSON  `json:"limits"`
 	Weakened        []string    `json:"weakened,omitempty"`
+	Landlock        string      `json:"landlock,omitempty"`
+	LandlockABI     int         `json:"landlock_abi,omitempty"`
 }
 
 type limitsJSON struct {
@@ -405,7 +414,7 @@ func toReport(res *jail.Result) reportJSON {
 		OOMKills: res.OOMKills, PidsLimitHit: res.PidsLimitHit,
 		StdoutBytes: res.StdoutBytes, StderrBytes: res.StderrBytes,
 		StdoutTruncated: res.StdoutTruncated, StderrTruncated: res.StderrTruncated,
-		Weakened: res.Weakened,
+		Weakened: res.Weakened, Landlock: res.Landlock, LandlockABI: res.LandlockABI,
 		Limits: limitsJSON{WallSeconds: l.Wall.Seconds(), CPUSeconds: l.CPU.Seconds(), Memory: l.Memory,
 			Pids: l.Pids, Output: l.Output, CPUMsPerSec: l.CPUMsPerSec, MaxCPUs: l.MaxCPUs, Rlimits: l.Rlimits},
 	}
