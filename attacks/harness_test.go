@@ -150,6 +150,7 @@ type attack struct {
 	env     []string // added to pycage's own environment
 	stdin   *os.File // default /dev/null
 	extra   []*os.File
+	wrap    []string      // command words before "python3" (a shell that moves descriptors first)
 	timeout time.Duration // the test's own limit on the pycage process (default 40 s)
 	// started, if set, is called with the running pycage (for runs the
 	// test must interact with).
@@ -185,7 +186,9 @@ func run(t *testing.T, a attack) *outcome {
 	args := []string{"run", "--report", rep}
 	args = append(args, a.flags...)
 	args = append(args, extraFlags...)
-	args = append(args, "--bind", progsDir+":/attacks", "--", "python3", "/attacks/"+a.prog+".py", o.marker)
+	args = append(args, "--bind", progsDir+":/attacks", "--")
+	args = append(args, a.wrap...)
+	args = append(args, "python3", "/attacks/"+a.prog+".py", o.marker)
 	args = append(args, a.args...)
 	timeout := a.timeout
 	if timeout == 0 {
