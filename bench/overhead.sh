@@ -3,7 +3,10 @@
 # in one run (absolute times on a shared machine vary 2-3x; the added time and
 # ratios are what to compare), for each spawn path (PYCAGE_SPAWN: raw is the
 # default, rawfork the raw path without CLONE_VM, go the Go init), and for
-# bench/jailrun, the engine without pycage's CLI and service packages.
+# bench/jailrun, the engine without pycage's CLI and service packages. First
+# process start alone (bare /bin/true, an empty Go binary, `pycage version`,
+# `pycage run --help`), last the timeline of pycage's own process around
+# jail.Run (PYCAGE_T0 marks). Binaries are built as the README builds pycage.
 # Usage: bench/overhead.sh [runs] [spawn paths]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,4 +15,5 @@ spawn=${2:-raw,rawfork,go}
 export PATH=/usr/local/go/bin:$PATH
 CGO_ENABLED=0 go build -o bench/pycage ./cmd/pycage
 CGO_ENABLED=0 go build -o bench/results/jailrun ./bench/jailrun
-CGO_ENABLED=0 go run ./bench/overhead -runs "$runs" -pycage bench/pycage -spawn "$spawn" -jailrun bench/results/jailrun
+CGO_ENABLED=0 go build -o bench/results/empty ./bench/overhead/empty
+CGO_ENABLED=0 go run ./bench/overhead -runs "$runs" -pycage bench/pycage -spawn "$spawn" -jailrun bench/results/jailrun -empty bench/results/empty

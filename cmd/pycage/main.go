@@ -11,13 +11,15 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pycage/pycage/cmd/pycage/internal/runcmd"
 	"github.com/pycage/pycage/internal/jail"
 )
 
 var version = "dev"
 
 func main() {
-	// A jail's init and stage are this same binary re-executed.
+	// A jail's init and stage are this same binary re-executed (they
+	// normally start earlier, in runcmd's init).
 	jail.Main()
 	os.Exit(realMain(os.Args[1:]))
 }
@@ -29,7 +31,12 @@ func realMain(args []string) int {
 	}
 	switch args[0] {
 	case "run":
-		return cmdRun(args[1:])
+		// `pycage run` normally runs and exits in runcmd's init, before
+		// the service's packages are initialised (see runcmd/start.go).
+		if runcmd.IsNsjail(args[1:]) {
+			return cmdNsjail(args[1:]) // an nsjail config: nsjail's flags apply
+		}
+		return runcmd.Run(args[1:])
 	case "serve":
 		return cmdServe(args[1:])
 	case "version", "--version":

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pycage/pycage/cmd/pycage/internal/runcmd"
 	"github.com/pycage/pycage/internal/jail"
 	"github.com/pycage/pycage/internal/nsjailcfg"
 )
@@ -56,5 +57,5 @@ func cmdNsjail(args []string) int {
 	if st.StderrToNull {
 		io.Stderr = nil
 	}
-	return runSpecIO(spec, io, report, cfg.GetLogLevel() >= nsjailcfg.LogLevel_ERROR)
+	return runcmd.RunSpecIO(spec, io, report, cfg.GetLogLevel() >= nsjailcfg.LogLevel_ERROR)
 }

@@ -713,11 +713,10 @@ func needLandlock(t *testing.T) {
 	}
 }
 
-// wantLandlock checks Result.Landlock. (On the Go path run.go fills it in,
-// in startGo; where it does not yet, the field is empty there.)
+// wantLandlock checks Result.Landlock (both paths fill it in).
 func wantLandlock(t *testing.T, res *Result, want string) {
 	t.Helper()
-	if res.Landlock == want || res.Landlock == "" && os.Getenv("PYCAGE_SPAWN") == "go" {
+	if res.Landlock == want {
 		return
 	}
 	t.Errorf("Result.Landlock %q (ABI %d), want %q", res.Landlock, res.LandlockABI, want)

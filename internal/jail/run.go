@@ -763,6 +763,8 @@ type goProc struct {
 // startGo starts the Go init in new namespaces and sends it its payload.
 func (r *runner) startGo(filter *seccomp.Filter, stdin, stdout, stderr *os.File) (jailProc, *SetupError) {
 	spec := r.spec
+	// Init (or the stage) applies exactly this, or fails the setup.
+	r.res.Landlock, r.res.LandlockABI = landlockResult(spec)
 	ns := spec.Namespaces
 	var flags uintptr
 	for _, f := range []struct {

@@ -1,4 +1,9 @@
-package main
+// Package runcmd is `pycage run`: its flags, the run and its report.
+//
+// It is a package of its own, not part of package main, for start-up time:
+// its init (start.go) runs the whole `pycage run` before Go initialises the
+// packages only the service and the nsjail mode need.
+package runcmd
 
 import (
 	"context"
@@ -289,15 +294,24 @@ func parseBind(s string, rw bool) (jail.Mount, error) {
 	return jail.Mount{Kind: jail.MountBind, Src: src, Dst: dst, RW: rw, Mandatory: true, NoDev: true}, nil
 }
 
-func cmdRun(args []string) int {
+// IsNsjail reports whether the arguments of `pycage run` name an nsjail
+// config (--config, -C): nsjail's flags then apply (package main's
+// nsjail mode), not Run's.
+func IsNsjail(args []string) bool {
 	for _, a := range args {
 		if a == "--" {
 			break
 		}
 		if a == "--config" || a == "-C" || strings.HasPrefix(a, "--config=") {
-			return cmdNsjail(args) // an nsjail config: nsjail's flags apply
+			return true
 		}
 	}
+	return false
+}
+
+// Run is `pycage run ARGS` (ARGS without "run"; no nsjail config, see
+// IsNsjail) and returns pycage's exit code.
+func Run(args []string) int {
 	spec := jail.DefaultSpec(nil)
 	var o runOptions
 	fs, finish := newRunFlags(spec, &o)
@@ -335,21 +349,18 @@ func cmdRun(args []string) int {
 	if filepath.IsAbs(spec.Args[0]) {
 		spec.AddInterpreter(spec.Args[0])
 	}
-	return runSpec(spec, o.report, o.quiet)
+	return RunSpecIO(spec, jail.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, o.report, o.quiet)
 }
 
-// runSpec runs a Spec with pycage's own stdio and returns pycage's exit code.
-func runSpec(spec *jail.Spec, reportPath string, quiet bool) int {
-	return runSpecIO(spec, jail.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, reportPath, quiet)
-}
-
-// runSpecIO runs a Spec, relaying pycage's SIGTERM/SIGINT/SIGHUP/SIGQUIT to
+// RunSpecIO runs a Spec, relaying pycage's SIGTERM/SIGINT/SIGHUP/SIGQUIT to
 // the command, and returns pycage's exit code.
-func runSpecIO(spec *jail.Spec, stdio jail.IO, reportPath string, quiet bool) int {
+func RunSpecIO(spec *jail.Spec, stdio jail.IO, reportPath string, quiet bool) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
 	stdio.Signals = sigs
+	mark("jail.Run")
 	res, err := jail.Run(context.Background(), spec, stdio)
+	mark("jail.Run returned")
 	signal.Stop(sigs)
 	if reportPath != "" {
 		writeReport(reportPath, res)

@@ -1,0 +1,55 @@
+package runcmd
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/pycage/pycage/internal/jail"
+	"golang.org/x/sys/unix"
+)
+
+// Start-up time. Go initialises every package linked into the binary before
+// main runs, whether the command uses it or not: in pycage that is the
+// service's net/http, crypto/tls and Prometheus client (its default
+// registry with process and Go collectors, procfs, expvar) and
+// internal/server, 3-4 ms per process on the development VM
+// (docs/benchmarks.md). `pycage run` needs none of them, so it runs from
+// this package's init and exits there. The Go spec (since Go 1.21) fixes
+// the order: a package is initialised after everything it imports, and
+// among the packages that are ready, the first by import path goes first.
+// This init therefore runs as soon as jail, runtimes and the standard
+// packages they import are ready, before net/http and everything built on
+// it (TestRunSkipsServiceInit in cmd/pycage checks that). Packages that
+// sort before this one's late imports (os/exec, path/filepath, regexp,
+// runtime/debug) and are ready earlier still run first: protobuf,
+// nsjailcfg, parts of crypto and of the Prometheus data model.
+//
+// The run gets a goroutine of its own: during package initialisation the
+// main goroutine is locked to the main thread, and every switch to and from
+// a locked goroutine is a hand-off between threads (measured: ~40 more
+// context switches per run).
+func init() {
+	mark("run package init")
+	// The Go spawn path's init and stage (this binary re-executed) start
+	// here too: they need nothing initialised after this package.
+	jail.Main()
+	if len(os.Args) > 1 && os.Args[1] == "run" && !IsNsjail(os.Args[2:]) {
+		done := make(chan int)
+		go func() { done <- Run(os.Args[2:]) }()
+		os.Exit(<-done)
+	}
+}
+
+// markOn: PYCAGE_T0 is set (by bench/overhead's timeline): mark prints
+// CLOCK_MONOTONIC at the steps of pycage's own start and end.
+var markOn = os.Getenv("PYCAGE_T0") != ""
+
+// mark prints "T0 <what> <CLOCK_MONOTONIC ns>" to stderr when markOn.
+func mark(what string) {
+	if !markOn {
+		return
+	}
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	fmt.Fprintf(os.Stderr, "T0 %s %d\n", what, ts.Nano())
+}
