@@ -3,10 +3,12 @@
 # in one run (absolute times on a shared machine vary 2-3x; the added time and
 # ratios are what to compare), for each spawn path (PYCAGE_SPAWN: raw is the
 # default, rawfork the raw path without CLONE_VM, go the Go init), and for
-# bench/jailrun, the engine without pycage's CLI and service packages. First
-# process start alone (bare /bin/true, an empty Go binary, `pycage version`,
-# `pycage run --help`), last the timeline of pycage's own process around
-# jail.Run (PYCAGE_T0 marks). Binaries are built as the README builds pycage.
+# bench/jailrun, the engine without pycage's CLI and service packages. Also
+# process start alone (bare /bin/true, an empty Go binary, `pycage version`:
+# every package initialised, `pycage run --help`: the run path's start) and
+# the timeline of pycage's own process around jail.Run (PYCAGE_T0 marks).
+# All commands run interleaved, once per round. Binaries are built the way
+# the README builds pycage.
 # Usage: bench/overhead.sh [runs] [spawn paths]
 set -euo pipefail
 cd "$(dirname "$0")/.."

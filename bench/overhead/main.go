@@ -1,9 +1,10 @@
 // Command overhead measures the time `pycage run` adds to a command: it runs
 // each command bare and under pycage (once per spawn path, PYCAGE_SPAWN=raw,
-// rawfork and go), interleaved (so noise hits all alike), and prints median
-// and p90 of each and of the difference to bare. It also measures process
-// start alone (an empty Go binary, `pycage version`) and, with PYCAGE_T0
-// set, the timeline of pycage's own process around jail.Run.
+// rawfork and go), process start alone (an empty Go binary, `pycage
+// version`, `pycage run --help`) and, with PYCAGE_T0 set, the timeline of
+// pycage's own process around jail.Run. Every command runs once per round,
+// in the same order, so that the machine's noise hits all of them alike;
+// the tables print medians and p90 over the rounds.
 package main
 
 import (
@@ -22,6 +23,9 @@ import (
 )
 
 func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
 	s := append([]time.Duration(nil), d...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[int(float64(len(s)-1)*p)]
@@ -41,9 +45,9 @@ func timeRun(args []string, env []string, marks bool) (time.Duration, map[string
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = env
 	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	if marks {
 		cmd.Env = append(append([]string(nil), env...), "PYCAGE_T0=1")
-		cmd.Stderr = &stderr
 	}
 	t0, m0 := time.Now(), mono()
 	if err := cmd.Run(); err != nil {
@@ -68,143 +72,129 @@ func timeRun(args []string, env []string, marks bool) (time.Duration, map[string
 	return d, ev
 }
 
-var ms = func(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
+
+// subject is one command measured in every round.
+type subject struct {
+	table string // "start", "overhead" or "timeline"
+	name  string // row label
+	spawn string // overhead: spawn path column
+	bare  int    // overhead: index of the bare baseline; start: of /bin/true
+	argv  []string
+	env   []string
+	marks bool
+	times []time.Duration
+	evs   []map[string]time.Duration
+}
 
 func main() {
-	runs := flag.Int("runs", 200, "runs per command")
+	runs := flag.Int("runs", 200, "rounds (every command runs once per round)")
 	bin := flag.String("pycage", "./pycage", "pycage binary")
 	modes := flag.String("spawn", "raw,go", "spawn paths to measure (PYCAGE_SPAWN values, comma-separated)")
 	jailrun := flag.String("jailrun", "", "also measure this engine-only driver (bench/jailrun) on the first spawn path")
-	empty := flag.String("empty", "", "also measure process start: this empty Go binary and `pycage version`")
+	empty := flag.String("empty", "", "also measure process start: this empty Go binary, `pycage version`, `pycage run --help`")
 	flag.Parse()
 	paths := strings.Split(*modes, ",")
+	env := func(spawn string) []string { return append(os.Environ(), "PYCAGE_SPAWN="+spawn) }
 
+	var subs []*subject
+	add := func(s *subject) int { subs = append(subs, s); return len(subs) - 1 }
+	trueIdx := add(&subject{table: "start", name: "/bin/true", argv: []string{"/bin/true"}})
 	if *empty != "" {
-		startup(*runs, *bin, *empty)
+		add(&subject{table: "start", name: "empty Go binary", bare: trueIdx, argv: []string{*empty}})
+		add(&subject{table: "start", name: "pycage version", bare: trueIdx, argv: []string{*bin, "version"}})
+		add(&subject{table: "start", name: "pycage run --help", bare: trueIdx, argv: []string{*bin, "run", "--help"}})
 	}
-
-	cases := [][]string{{"/bin/true"}, {"/usr/bin/python3", "-S", "-c", "pass"}}
-	fmt.Printf("\n%-32s %-20s %10s %10s %10s %10s %12s %12s\n", "command", "spawn", "bare p50", "bare p90", "jail p50", "jail p90", "added p50", "added p90")
-	for _, c := range cases {
-		var bare []time.Duration
-		names := append([]string(nil), paths...)
-		var argvs, envs [][]string
+	for _, c := range [][]string{{"/bin/true"}, {"/usr/bin/python3", "-S", "-c", "pass"}} {
+		bare := trueIdx
+		if c[0] != "/bin/true" {
+			bare = add(&subject{table: "bare", name: fmt.Sprint(c), argv: c})
+		}
 		for _, m := range paths {
-			envs = append(envs, append(os.Environ(), "PYCAGE_SPAWN="+m))
-			argvs = append(argvs, append([]string{*bin, "run", "--"}, c...))
+			add(&subject{table: "overhead", name: fmt.Sprint(c), spawn: m, bare: bare, argv: append([]string{*bin, "run", "--"}, c...), env: env(m)})
 		}
 		if *jailrun != "" {
-			names = append(names, "engine-only("+paths[0]+")")
-			envs = append(envs, envs[0])
-			argvs = append(argvs, append([]string{*jailrun}, c...))
-		}
-		jailed := make([][]time.Duration, len(names))
-		for i := 0; i < 5; i++ { // warm-up
-			timeRun(c, nil, false)
-			for k := range names {
-				timeRun(argvs[k], envs[k], false)
-			}
-		}
-		for i := 0; i < *runs; i++ {
-			d, _ := timeRun(c, nil, false)
-			bare = append(bare, d)
-			for k := range names {
-				d, _ := timeRun(argvs[k], envs[k], false)
-				jailed[k] = append(jailed[k], d)
-			}
-		}
-		for k, m := range names {
-			fmt.Printf("%-32s %-20s %10s %10s %10s %10s %12s %12s\n", fmt.Sprint(c), m, ms(pct(bare, .5)), ms(pct(bare, .9)),
-				ms(pct(jailed[k], .5)), ms(pct(jailed[k], .9)), ms(pct(jailed[k], .5)-pct(bare, .5)), ms(pct(jailed[k], .9)-pct(bare, .9)))
+			add(&subject{table: "overhead", name: fmt.Sprint(c), spawn: "engine-only(" + paths[0] + ")", bare: bare, argv: append([]string{*jailrun}, c...), env: env(paths[0])})
 		}
 	}
-
-	timeline(*runs, *bin, paths[0], *jailrun)
-}
-
-// startup measures process start alone, interleaved: bare /bin/true, an
-// empty Go binary (the Go runtime's own start), `pycage version` (pycage's
-// binary with every package initialised, as `pycage serve` and the nsjail
-// mode start) and `pycage run --help` (the run path's start: the packages
-// initialised before runcmd's init, then flag parsing; no jail).
-func startup(runs int, bin, empty string) {
-	cmds := []struct {
-		name string
-		argv []string
-	}{
-		{"/bin/true", []string{"/bin/true"}},
-		{"empty Go binary", []string{empty}},
-		{"pycage version", []string{bin, "version"}},
-		{"pycage run --help", []string{bin, "run", "--help"}},
+	add(&subject{table: "timeline", name: "pycage run -- /bin/true", argv: []string{*bin, "run", "--", "/bin/true"}, env: env(paths[0]), marks: true})
+	if *jailrun != "" {
+		add(&subject{table: "timeline", name: "jailrun /bin/true (engine only)", argv: []string{*jailrun, "/bin/true"}, env: env(paths[0]), marks: true})
 	}
-	ts := make([][]time.Duration, len(cmds))
-	for i := 0; i < runs+5; i++ {
-		for k, c := range cmds {
-			d, _ := timeRun(c.argv, nil, false)
+
+	for i := 0; i < *runs+5; i++ { // 5 warm-up rounds
+		for _, s := range subs {
+			d, ev := timeRun(s.argv, s.env, s.marks)
 			if i >= 5 {
-				ts[k] = append(ts[k], d)
+				s.times = append(s.times, d)
+				if ev != nil {
+					s.evs = append(s.evs, ev)
+				}
 			}
 		}
 	}
-	fmt.Printf("%-32s %10s %10s %18s\n", "process start (no jail)", "p50", "p90", "added p50 vs true")
-	for k, c := range cmds {
-		fmt.Printf("%-32s %10s %10s %18s\n", c.name, ms(pct(ts[k], .5)), ms(pct(ts[k], .9)), ms(pct(ts[k], .5)-pct(ts[0], .5)))
+
+	if *empty != "" {
+		fmt.Printf("%-32s %10s %10s %18s\n", "process start (no jail)", "p50", "p90", "added p50 vs true")
+		for _, s := range subs {
+			if s.table == "start" {
+				fmt.Printf("%-32s %10s %10s %18s\n", s.name, ms(pct(s.times, .5)), ms(pct(s.times, .9)), ms(pct(s.times, .5)-pct(subs[trueIdx].times, .5)))
+			}
+		}
+		fmt.Println()
 	}
+	fmt.Printf("%-32s %-20s %10s %10s %10s %10s %12s %12s\n", "command", "spawn", "bare p50", "bare p90", "jail p50", "jail p90", "added p50", "added p90")
+	for _, s := range subs {
+		if s.table != "overhead" {
+			continue
+		}
+		b := subs[s.bare].times
+		fmt.Printf("%-32s %-20s %10s %10s %10s %10s %12s %12s\n", s.name, s.spawn, ms(pct(b, .5)), ms(pct(b, .9)),
+			ms(pct(s.times, .5)), ms(pct(s.times, .9)), ms(pct(s.times, .5)-pct(b, .5)), ms(pct(s.times, .9)-pct(b, .9)))
+	}
+	timeline(subs, paths[0])
 }
 
 // timeline splits `pycage run -- /bin/true` (and bench/jailrun) into the
 // phases of pycage's own process, from the marks it prints with PYCAGE_T0:
-// medians of each phase over the runs.
-func timeline(runs int, bin, spawn, jailrun string) {
+// the median of each phase over the rounds.
+func timeline(subs []*subject, spawn string) {
 	type phase struct{ name, from, to string }
-	type subject struct {
-		name   string
-		argv   []string
-		phases []phase
-	}
-	subjects := []subject{{"pycage run -- /bin/true", []string{bin, "run", "--", "/bin/true"}, []phase{
-		{"spawn -> run package init (exec, Go runtime, earlier package inits)", "", "run package init"},
-		{"run package init -> jail.Run (flags, spec)", "run package init", "jail.Run"},
-		{"jail.Run", "jail.Run", "jail.Run returned"},
-		{"jail.Run returned -> exit reaped", "jail.Run returned", "exited"},
-		{"total", "", "exited"},
-	}}}
-	if jailrun != "" {
-		subjects = append(subjects, subject{"jailrun /bin/true (engine only)", []string{jailrun, "/bin/true"}, []phase{
-			{"spawn -> main (exec, Go runtime, package inits)", "", "main entered"},
-			{"main -> jail.Run returned", "main entered", "jail.Run returned"},
+	phases := map[string][]phase{
+		"pycage run -- /bin/true": {
+			{"spawn -> run package init (exec, Go runtime, earlier package inits)", "", "run package init"},
+			{"run package init -> jail.Run (flags, spec, signal relay)", "run package init", "jail.Run"},
+			{"jail.Run", "jail.Run", "jail.Run returned"},
 			{"jail.Run returned -> exit reaped", "jail.Run returned", "exited"},
 			{"total", "", "exited"},
-		}})
+		},
+		"jailrun /bin/true (engine only)": {
+			{"spawn -> main (exec, Go runtime, package inits)", "", "main entered"},
+			{"main -> jail.Run returned (spec, jail.Run)", "main entered", "jail.Run returned"},
+			{"jail.Run returned -> exit reaped", "jail.Run returned", "exited"},
+			{"total", "", "exited"},
+		},
 	}
-	env := append(os.Environ(), "PYCAGE_SPAWN="+spawn)
-	evs := make([][]map[string]time.Duration, len(subjects))
-	for i := 0; i < runs+5; i++ {
-		for k, s := range subjects {
-			_, ev := timeRun(s.argv, env, true)
-			if i >= 5 {
-				evs[k] = append(evs[k], ev)
-			}
+	fmt.Printf("\ntimeline of pycage's process (PYCAGE_T0 marks, spawn path %s; median of each phase)\n", spawn)
+	for _, s := range subs {
+		if s.table != "timeline" {
+			continue
 		}
-	}
-	fmt.Printf("\ntimeline of pycage's process (PYCAGE_T0 marks, spawn path %s; medians of each phase)\n", spawn)
-	for k, s := range subjects {
-		fmt.Printf("%s\n", s.name)
-		for _, p := range s.phases {
+		fmt.Println(s.name)
+		for _, p := range phases[s.name] {
 			var d []time.Duration
-			for _, ev := range evs[k] {
+			for _, ev := range s.evs {
 				to, ok := ev[p.to]
 				from, ok2 := ev[p.from]
-				if !ok || (!ok2 && p.from != "") {
-					continue
+				if ok && (ok2 || p.from == "") {
+					d = append(d, to-from)
 				}
-				d = append(d, to-from)
 			}
-			if len(d) == 0 {
-				fmt.Printf("  %-72s %10s\n", p.name, "(no marks)")
-				continue
+			v := "(no marks)"
+			if len(d) > 0 {
+				v = ms(pct(d, .5))
 			}
-			fmt.Printf("  %-72s %10s\n", p.name, ms(pct(d, .5)))
+			fmt.Printf("  %-72s %10s\n", p.name, v)
 		}
 	}
 }
