@@ -373,7 +373,8 @@ func relaySignals() func() chan os.Signal {
 }
 
 // RunSpecIO runs a Spec, relaying pycage's SIGTERM/SIGINT/SIGHUP/SIGQUIT to
-// the command, and returns pycage's exit code.
+// the command, and returns pycage's exit code. The caller exits then: the
+// signals stay caught.
 func RunSpecIO(spec *jail.Spec, stdio jail.IO, reportPath string, quiet bool) int {
 	return runSpecIO(spec, stdio, reportPath, quiet, relaySignals())
 }
@@ -384,7 +385,9 @@ func runSpecIO(spec *jail.Spec, stdio jail.IO, reportPath string, quiet bool, si
 	mark("jail.Run")
 	res, err := jail.Run(context.Background(), spec, stdio)
 	mark("jail.Run returned")
-	signal.Stop(sigs)
+	// No signal.Stop: pycage exits right after the run (both callers), and
+	// Stop costs as much as Notify, a round trip per signal. A signal from
+	// here on is dropped instead of killing pycage, whose command is done.
 	if reportPath != "" {
 		writeReport(reportPath, res)
 	}
