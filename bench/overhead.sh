@@ -9,7 +9,9 @@
 # the timeline of pycage's own process around jail.Run (PYCAGE_T0 marks).
 # All commands run interleaved, once per round. Binaries are built the way
 # the README builds pycage.
-# Usage: bench/overhead.sh [runs] [spawn paths]
+# Usage: [COMPARE=<git revision>] bench/overhead.sh [runs] [spawn paths]
+# COMPARE also builds pycage at that revision (in a temporary git worktree)
+# and measures it in the same rounds ("compare" rows): before and after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-200}
@@ -18,4 +20,12 @@ export PATH=/usr/local/go/bin:$PATH
 CGO_ENABLED=0 go build -o bench/pycage ./cmd/pycage
 CGO_ENABLED=0 go build -o bench/results/jailrun ./bench/jailrun
 CGO_ENABLED=0 go build -o bench/results/empty ./bench/overhead/empty
-CGO_ENABLED=0 go run ./bench/overhead -runs "$runs" -pycage bench/pycage -spawn "$spawn" -jailrun bench/results/jailrun -empty bench/results/empty
+compare=()
+if [ -n "${COMPARE:-}" ]; then
+	wt=$(mktemp -d)
+	git worktree add -q --detach "$wt" "$COMPARE"
+	(cd "$wt" && CGO_ENABLED=0 go build -o "$OLDPWD/bench/results/pycage-compare" ./cmd/pycage)
+	git worktree remove --force "$wt"
+	compare=(-compare bench/results/pycage-compare)
+fi
+CGO_ENABLED=0 go run ./bench/overhead -runs "$runs" -pycage bench/pycage -spawn "$spawn" -jailrun bench/results/jailrun -empty bench/results/empty "${compare[@]}"

@@ -93,6 +93,7 @@ func main() {
 	modes := flag.String("spawn", "raw,go", "spawn paths to measure (PYCAGE_SPAWN values, comma-separated)")
 	jailrun := flag.String("jailrun", "", "also measure this engine-only driver (bench/jailrun) on the first spawn path")
 	empty := flag.String("empty", "", "also measure process start: this empty Go binary, `pycage version`, `pycage run --help`")
+	other := flag.String("compare", "", "also measure this second pycage binary (e.g. a build of an older commit) on the first spawn path, in the same rounds")
 	flag.Parse()
 	paths := strings.Split(*modes, ",")
 	env := func(spawn string) []string { return append(os.Environ(), "PYCAGE_SPAWN="+spawn) }
@@ -113,11 +114,17 @@ func main() {
 		for _, m := range paths {
 			add(&subject{table: "overhead", name: fmt.Sprint(c), spawn: m, bare: bare, argv: append([]string{*bin, "run", "--"}, c...), env: env(m)})
 		}
+		if *other != "" {
+			add(&subject{table: "overhead", name: fmt.Sprint(c), spawn: "compare(" + paths[0] + ")", bare: bare, argv: append([]string{*other, "run", "--"}, c...), env: env(paths[0])})
+		}
 		if *jailrun != "" {
 			add(&subject{table: "overhead", name: fmt.Sprint(c), spawn: "engine-only(" + paths[0] + ")", bare: bare, argv: append([]string{*jailrun}, c...), env: env(paths[0])})
 		}
 	}
 	add(&subject{table: "timeline", name: "pycage run -- /bin/true", argv: []string{*bin, "run", "--", "/bin/true"}, env: env(paths[0]), marks: true})
+	if *other != "" {
+		add(&subject{table: "timeline", name: "compare: pycage run -- /bin/true", argv: []string{*other, "run", "--", "/bin/true"}, env: env(paths[0]), marks: true})
+	}
 	if *jailrun != "" {
 		add(&subject{table: "timeline", name: "jailrun /bin/true (engine only)", argv: []string{*jailrun, "/bin/true"}, env: env(paths[0]), marks: true})
 	}
@@ -161,14 +168,14 @@ func main() {
 func timeline(subs []*subject, spawn string) {
 	type phase struct{ name, from, to string }
 	phases := map[string][]phase{
-		"pycage run -- /bin/true": {
+		"pycage run": {
 			{"spawn -> run package init (exec, Go runtime, earlier package inits)", "", "run package init"},
 			{"run package init -> jail.Run (flags, spec, signal relay)", "run package init", "jail.Run"},
 			{"jail.Run", "jail.Run", "jail.Run returned"},
 			{"jail.Run returned -> exit reaped", "jail.Run returned", "exited"},
 			{"total", "", "exited"},
 		},
-		"jailrun /bin/true (engine only)": {
+		"jailrun": {
 			{"spawn -> main (exec, Go runtime, package inits)", "", "main entered"},
 			{"main -> jail.Run returned (spec, jail.Run)", "main entered", "jail.Run returned"},
 			{"jail.Run returned -> exit reaped", "jail.Run returned", "exited"},
@@ -181,7 +188,11 @@ func timeline(subs []*subject, spawn string) {
 			continue
 		}
 		fmt.Println(s.name)
-		for _, p := range phases[s.name] {
+		ph := phases["pycage run"]
+		if strings.HasPrefix(s.name, "jailrun") {
+			ph = phases["jailrun"]
+		}
+		for _, p := range ph {
 			var d []time.Duration
 			for _, ev := range s.evs {
 				to, ok := ev[p.to]
