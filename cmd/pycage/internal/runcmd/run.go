@@ -312,7 +312,6 @@ func IsNsjail(args []string) bool {
 // Run is `pycage run ARGS` (ARGS without "run"; no nsjail config, see
 // IsNsjail) and returns pycage's exit code.
 func Run(args []string) int {
-	signals := relaySignals() // meanwhile the flags are parsed
 	spec := jail.DefaultSpec(nil)
 	var o runOptions
 	fs, finish := newRunFlags(spec, &o)
@@ -350,37 +349,15 @@ func Run(args []string) int {
 	if filepath.IsAbs(spec.Args[0]) {
 		spec.AddInterpreter(spec.Args[0])
 	}
-	return runSpecIO(spec, jail.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, o.report, o.quiet, signals)
-}
-
-// relaySignals starts catching the signals pycage relays to the command
-// (SIGTERM, SIGINT, SIGHUP, SIGQUIT) on a goroutine of its own and returns
-// a function that waits until they are caught and returns their channel.
-// signal.Notify costs about 1 ms here (a thread for the runtime's signal
-// mask, one round trip to it per signal), which the caller can spend on
-// other work; by the time jail.Run starts the signals must be caught.
-func relaySignals() func() chan os.Signal {
-	sigs := make(chan os.Signal, 4)
-	done := make(chan struct{})
-	go func() {
-		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
-		close(done)
-	}()
-	return func() chan os.Signal {
-		<-done
-		return sigs
-	}
+	return RunSpecIO(spec, jail.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, o.report, o.quiet)
 }
 
 // RunSpecIO runs a Spec, relaying pycage's SIGTERM/SIGINT/SIGHUP/SIGQUIT to
 // the command, and returns pycage's exit code. The caller exits then: the
 // signals stay caught.
 func RunSpecIO(spec *jail.Spec, stdio jail.IO, reportPath string, quiet bool) int {
-	return runSpecIO(spec, stdio, reportPath, quiet, relaySignals())
-}
-
-func runSpecIO(spec *jail.Spec, stdio jail.IO, reportPath string, quiet bool, signals func() chan os.Signal) int {
-	sigs := signals()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
 	stdio.Signals = sigs
 	mark("jail.Run")
 	res, err := jail.Run(context.Background(), spec, stdio)
