@@ -18,8 +18,7 @@ import (
 var version = "dev"
 
 func main() {
-	// A jail's init and stage are this same binary re-executed (they
-	// normally start earlier, in runcmd's init).
+	// A jail's init and stage are this same binary re-executed.
 	jail.Main()
 	os.Exit(realMain(os.Args[1:]))
 }
