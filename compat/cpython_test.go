@@ -193,8 +193,6 @@ var exclusions = []exclusion{
 
 	// The policy (internal/seccomp/default.kafel): deliberate refusals with
 	// a compatibility cost. Remove the exclusion if the policy changes.
-	{id: "test.test_resource.ResourceTest.test_prlimit", policy: true,
-		why: "prlimit64 is allowed only with pid 0 (docs/security.md finding 3): prlimit(-1, ...) gets EPERM where the test wants ESRCH; prlimit on the caller's own pid or a child's is refused too"},
 	{id: "test.test_socket.GeneralModuleTests.testInterfaceNameIndex", policy: true,
 		why: "if_nameindex() opens an AF_NETLINK socket: EPERM (only AF_UNIX, AF_INET, AF_INET6 are allowed)"},
 	{id: "test.test_socket.GeneralModuleTests.testInvalidInterfaceIndexToName", policy: true,

@@ -2,7 +2,7 @@
 
 package seccomp
 
-const precompiledPolicySum = "b80bce8f8af0f148359e6a261dcd5bfad8b3931505407ab1eb93c21598d0d6f9"
+const precompiledPolicySum = "e168faeaf57826072394ed79c2b38e2d6391c4630713aa7ed9227601013bf426"
 
 var precompiledDefault = map[precompiledKey]*Filter{
 	{"amd64", false}: {Flags: 0, Insns: []Insn{
@@ -91,7 +91,7 @@ var precompiledDefault = map[precompiledKey]*Filter{
 		{53, 3, 0, 306},
 		{53, 33, 0, 303},
 		{32, 0, 0, 16},
-		{21, 30, 31, 0},
+		{21, 31, 30, 1},
 		{53, 0, 29, 308},
 		{53, 28, 29, 309},
 		{53, 2, 0, 322},
@@ -211,7 +211,7 @@ var precompiledDefault = map[precompiledKey]*Filter{
 		{53, 3, 0, 306},
 		{53, 33, 0, 303},
 		{32, 0, 0, 16},
-		{21, 30, 31, 0},
+		{21, 31, 30, 1},
 		{53, 0, 29, 308},
 		{53, 28, 29, 309},
 		{53, 2, 0, 322},
@@ -322,7 +322,7 @@ var precompiledDefault = map[precompiledKey]*Filter{
 		{53, 34, 35, 260},
 		{53, 2, 0, 262},
 		{32, 0, 0, 16},
-		{21, 31, 32, 0},
+		{21, 32, 31, 1},
 		{53, 30, 31, 267},
 		{53, 4, 0, 281},
 		{53, 1, 0, 270},
@@ -434,7 +434,7 @@ var precompiledDefault = map[precompiledKey]*Filter{
 		{53, 34, 35, 260},
 		{53, 2, 0, 262},
 		{32, 0, 0, 16},
-		{21, 31, 32, 0},
+		{21, 32, 31, 1},
 		{53, 30, 31, 267},
 		{53, 4, 0, 281},
 		{53, 1, 0, 270},
