@@ -380,7 +380,11 @@ import os, signal, time
 # flushes, and print is not reentrant.
 signal.signal(signal.SIGTERM, lambda *a: (os.write(1, b"got SIGTERM\n"), os._exit(7)))
 os.write(1, b"ready\n")
-time.sleep(30)
+# Short sleeps, not one long one: a signal that lands between the eval
+# loop's last check and the sleep's syscall waits for the sleep to end
+# (CPython's own race, 1 in ~100 runs on a loaded machine).
+for _ in range(600):
+    time.sleep(0.05)
 `)
 	var out bytes.Buffer
 	stdout, _ := cmd.StdoutPipe()

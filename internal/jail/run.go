@@ -635,6 +635,7 @@ loop:
 		case s := <-sigs:
 			if sig, ok := s.(syscall.Signal); ok {
 				proc.signal(sig)
+				r.tl.add(fmt.Sprintf("parent: %v relayed", sig), time.Time{})
 			}
 		}
 	}
