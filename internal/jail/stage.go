@@ -146,18 +146,6 @@ func runStage() {
 	if err := unix.Chdir(cfg.Cwd); err != nil {
 		die(125, "chdir %s: %s", cfg.Cwd, errText(err))
 	}
-	for _, rl := range cfg.Rlimits {
-		res, ok := rlimitResources[rl.Resource]
-		if !ok {
-			die(125, "setrlimit %s: unknown resource", rl.Resource)
-		}
-		lim := syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}
-		// syscall.Setrlimit (not unix's) so Go does not restore its own
-		// saved RLIMIT_NOFILE at execve.
-		if err := syscall.Setrlimit(res, &lim); err != nil {
-			die(125, "setrlimit %s (soft %d, hard %d): %s", rl.Resource, rl.Soft, rl.Hard, errText(err))
-		}
-	}
 	if cfg.Nice != 0 {
 		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, cfg.Nice); err != nil {
 			die(125, "setpriority nice %d: %s", cfg.Nice, errText(err))
@@ -203,6 +191,21 @@ func runStage() {
 			die(125, "%v", err)
 		}
 		llFD = fd
+	}
+	// The limits last, once nothing allocates any more: an RLIMIT_AS
+	// below the Go runtime's reservations (nsjail's rlimit_as: 700, in
+	// MiB) would make the next mapping of the heap fail.
+	for _, rl := range cfg.Rlimits {
+		res, ok := rlimitResources[rl.Resource]
+		if !ok {
+			die(125, "setrlimit %s: unknown resource", rl.Resource)
+		}
+		lim := syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		// syscall.Setrlimit (not unix's) so Go does not restore its own
+		// saved RLIMIT_NOFILE at execve.
+		if err := syscall.Setrlimit(res, &lim); err != nil {
+			die(125, "setrlimit %s (soft %d, hard %d): %s", rl.Resource, rl.Soft, rl.Hard, errText(err))
+		}
 	}
 	zero := []byte("0")
 
