@@ -15,22 +15,24 @@ import (
 // -- CMD` (also reachable as `pycage run --config ...`). nsjail's flags and
 // config fields are mapped onto a Spec by internal/nsjailcfg.
 func cmdNsjail(args []string) int {
-	var report string
+	var report, landlock string
 	var rest []string
-	// pycage's own --report works here too; the rest is nsjail's.
+	// pycage's own --report and --landlock work here too (nsjail has
+	// neither); the rest is nsjail's.
+	own := map[string]*string{"--report": &report, "--landlock": &landlock}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
 			rest = append(rest, args[i:]...)
 			break
 		}
-		if a == "--report" && i+1 < len(args) {
-			report = args[i+1]
+		if dst, ok := own[a]; ok && i+1 < len(args) {
+			*dst = args[i+1]
 			i++
 			continue
 		}
-		if v, ok := strings.CutPrefix(a, "--report="); ok {
-			report = v
+		if k, v, ok := strings.Cut(a, "="); ok && own[k] != nil {
+			*own[k] = v
 			continue
 		}
 		rest = append(rest, a)
@@ -47,6 +49,14 @@ func cmdNsjail(args []string) int {
 	spec, err := nsjailcfg.ToSpec(cfg, command)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pycage: %v\n", err)
+		return jail.ExitSetup
+	}
+	switch m := jail.LandlockMode(landlock); m {
+	case "":
+	case jail.LandlockAuto, jail.LandlockOn, jail.LandlockOff:
+		spec.Landlock = m
+	default:
+		fmt.Fprintf(os.Stderr, "pycage: --landlock %q: want auto, on or off\n", landlock)
 		return jail.ExitSetup
 	}
 	st := nsjailcfg.StdioOf(cfg)

@@ -270,3 +270,25 @@ func TestNsjailNiceLevel(t *testing.T) {
 		t.Fatalf("negative nice_level: code %d stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestNsjailLandlockFlag: nsjail configs get Landlock where the kernel has
+// it; pycage's own --landlock (nsjail has no such option) overrides it,
+// and a bad value is an error naming the flag.
+func TestNsjailLandlockFlag(t *testing.T) {
+	d := examplesDir(t)
+	r := nsjail(t, d, "", "--config", "seed.cfg", "--", "python", "-Su", "./hello.py")
+	wantCode(t, r, 0)
+	if got := r.report["landlock"]; got != "applied" && got != "unavailable" {
+		t.Fatalf("default: report landlock %v", got)
+	}
+	r = nsjail(t, d, "", "--config", "seed.cfg", "--landlock", "off", "--", "python", "-Su", "./hello.py")
+	wantCode(t, r, 0)
+	if got := r.report["landlock"]; got != "off" || r.stdout != "Hello from nsjail!\n" {
+		t.Fatalf("--landlock off: report landlock %v, stdout %q", got, r.stdout)
+	}
+	r = nsjail(t, d, "", "--config", "seed.cfg", "--landlock=sometimes", "--", "python", "-Su", "./hello.py")
+	wantCode(t, r, 125)
+	if !strings.Contains(r.stderr, `--landlock "sometimes"`) {
+		t.Fatalf("bad value: stderr %q", r.stderr)
+	}
+}
