@@ -196,7 +196,7 @@ func newRunFlags(spec *jail.Spec, o *runOptions) (*flag.FlagSet, func() error) {
 			if !strings.Contains(e, "=") {
 				return fmt.Errorf("--env %q: want K=V", e)
 			}
-			spec.Env = setEnv(spec.Env, e)
+			spec.Env = runtimes.SetEnv(spec.Env, e)
 		}
 		for _, b := range binds {
 			m, err := parseBind(b, false)
@@ -263,17 +263,6 @@ func newRunFlags(spec *jail.Spec, o *runOptions) (*flag.FlagSet, func() error) {
 		return nil
 	}
 	return fs, finish
-}
-
-func setEnv(env []string, kv string) []string {
-	k, _, _ := strings.Cut(kv, "=")
-	for i, e := range env {
-		if strings.HasPrefix(e, k+"=") {
-			env[i] = kv
-			return env
-		}
-	}
-	return append(env, kv)
 }
 
 func parseBind(s string, rw bool) (jail.Mount, error) {
