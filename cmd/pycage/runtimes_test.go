@@ -175,7 +175,11 @@ func TestRuntimesServe(t *testing.T) {
 		map[string]any{"name": "syslibs", "path": "/usr/bin/python3", "lib_dirs": []string{libs}, "env": []string{"PYCAGE_TEST_ENV=yes"}},
 		map[string]any{"name": "broken", "path": brokenPython(t)},
 	}
-	cfg := map[string]any{"runtimes": rtCfg}
+	// Generous clocks: matplotlib's first import takes seconds on a busy
+	// machine (packages' tests run in parallel, compat/ among them), and
+	// nothing here tests a limit.
+	cfg := map[string]any{"runtimes": rtCfg,
+		"defaults": map[string]any{"wall": "10s", "cpu": "10s", "memory": "256M", "pids": 64, "output": "1M"}}
 	var wrap []string
 	var libPyenv string
 	if len(vs) > 0 {
