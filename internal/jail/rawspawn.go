@@ -893,21 +893,6 @@ func (b *rawBuilder) hostTrees(spec *Spec, parentOpened bool, given map[int]int)
 	return trees, dev
 }
 
-// bindAttr are the mount attributes of a bind (rootfs.OpenBindTrees).
-func bindAttr(m Mount) uint64 {
-	attr := uint64(unix.MOUNT_ATTR_NOSUID)
-	if !m.RW {
-		attr |= unix.MOUNT_ATTR_RDONLY
-	}
-	if m.NoDev {
-		attr |= unix.MOUNT_ATTR_NODEV
-	}
-	if m.NoExec {
-		attr |= unix.MOUNT_ATTR_NOEXEC
-	}
-	return attr
-}
-
 // mounts emits the rest of setupJail's mount-namespace part (rootfs.go), in
 // its order: the new root, /dev, /proc, the mounts, /etc, pivot_root.
 func (b *rawBuilder) mounts(spec *Spec, p *rawProg, rootBase string, trees map[int]int, dev map[string]int) error {
@@ -1206,18 +1191,8 @@ func (b *rawBuilder) mountOne(spec *Spec, root, i int, m Mount, trees map[int]in
 		b.closeSlot(t)
 		b.maskPID1(root, m.Dst)
 	case MountOther:
-		attr := uint64(unix.MOUNT_ATTR_NOSUID)
-		if !m.RW {
-			attr |= unix.MOUNT_ATTR_RDONLY
-		}
-		if m.NoDev {
-			attr |= unix.MOUNT_ATTR_NODEV
-		}
-		if m.NoExec {
-			attr |= unix.MOUNT_ATTR_NOEXEC
-		}
 		b.at("mount "+m.FSType, obj)
-		t := b.newFS(m.FSType, m.Src, m.Options, attr)
+		t := b.newFS(m.FSType, m.Src, m.Options, bindAttr(m)) // the same flags as a bind's
 		b.attach(root, t, m.Dst, pointDir, nil)
 		b.closeSlot(t)
 	case MountFile:

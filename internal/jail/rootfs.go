@@ -92,17 +92,7 @@ func OpenBindTrees(spec *Spec) (map[int]int, error) {
 			}
 			return nil, fail("bind", m.Src+" -> "+m.Dst, err)
 		}
-		attr := uint64(unix.MOUNT_ATTR_NOSUID)
-		if !m.RW {
-			attr |= unix.MOUNT_ATTR_RDONLY
-		}
-		if m.NoDev {
-			attr |= unix.MOUNT_ATTR_NODEV
-		}
-		if m.NoExec {
-			attr |= unix.MOUNT_ATTR_NOEXEC
-		}
-		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &unix.MountAttr{Attr_set: attr}); err != nil {
+		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &unix.MountAttr{Attr_set: bindAttr(m)}); err != nil {
 			unix.Close(fd)
 			closeAll()
 			return nil, fail("bind (set read-only)", m.Src+" -> "+m.Dst, err)
@@ -189,6 +179,22 @@ func newTmpfs(size int64, mode uint32, uid, gid uint32, owned bool) (int, error)
 }
 
 // newFS creates a detached mount of any filesystem type with "k=v,flag" options.
+// bindAttr are the mount attributes of a bind or another file system
+// mount, on both spawn paths: nosuid always, ro, nodev, noexec as asked.
+func bindAttr(m Mount) uint64 {
+	attr := uint64(unix.MOUNT_ATTR_NOSUID)
+	if !m.RW {
+		attr |= unix.MOUNT_ATTR_RDONLY
+	}
+	if m.NoDev {
+		attr |= unix.MOUNT_ATTR_NODEV
+	}
+	if m.NoExec {
+		attr |= unix.MOUNT_ATTR_NOEXEC
+	}
+	return attr
+}
+
 func newFS(fstype, source, options string, attr int) (int, error) {
 	fs, err := unix.Fsopen(fstype, unix.FSOPEN_CLOEXEC)
 	if err != nil {
@@ -418,17 +424,7 @@ func (r *rootfs) mountOne(spec *Spec, i int, m Mount) error {
 			return fail("mount proc", m.Dst, err)
 		}
 	case MountOther:
-		attr := unix.MOUNT_ATTR_NOSUID
-		if !m.RW {
-			attr |= unix.MOUNT_ATTR_RDONLY
-		}
-		if m.NoDev {
-			attr |= unix.MOUNT_ATTR_NODEV
-		}
-		if m.NoExec {
-			attr |= unix.MOUNT_ATTR_NOEXEC
-		}
-		fd, err := newFS(m.FSType, m.Src, m.Options, attr)
+		fd, err := newFS(m.FSType, m.Src, m.Options, int(bindAttr(m)))
 		if err != nil {
 			return fail("mount "+m.FSType, obj, err)
 		}
