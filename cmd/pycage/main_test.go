@@ -49,7 +49,17 @@ func pycage(t *testing.T, stdin string, args ...string) runOut {
 	if len(args) > 0 && args[0] == "run" {
 		args = append([]string{"run", "--report", rep}, args[1:]...)
 	}
-	cmd := exec.Command(pycageBin, args...)
+	r := capture(t, exec.Command(pycageBin, args...), stdin)
+	if b, err := os.ReadFile(rep); err == nil {
+		json.Unmarshal(b, &r.report)
+	}
+	return r
+}
+
+// capture runs cmd with stdin and returns its output and exit code (a
+// command that cannot be run at all fails the test).
+func capture(t *testing.T, cmd *exec.Cmd, stdin string) runOut {
+	t.Helper()
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -61,10 +71,7 @@ func pycage(t *testing.T, stdin string, args ...string) runOut {
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
 	} else if err != nil {
-		t.Fatalf("run pycage %v: %v", args, err)
-	}
-	if b, err := os.ReadFile(rep); err == nil {
-		json.Unmarshal(b, &r.report)
+		t.Fatalf("run %v: %v", cmd.Args, err)
 	}
 	return r
 }

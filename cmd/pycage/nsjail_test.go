@@ -4,7 +4,6 @@ package main
 // config runs, and the limits in the configs take effect.
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,16 +22,7 @@ func nsjail(t *testing.T, dir, stdin string, args ...string) runOut {
 	}
 	cmd := exec.Command(pycageBin, args...)
 	cmd.Dir = dir
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := runOut{stdout: out.String(), stderr: errb.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
+	r := capture(t, cmd, stdin)
 	if b, err := os.ReadFile(rep); err == nil {
 		jsonUnmarshal(b, &r.report)
 	}

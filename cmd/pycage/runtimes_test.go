@@ -462,18 +462,7 @@ func cli(t *testing.T, wrap []string, stdin string, args ...string) runOut {
 	t.Helper()
 	full := append(append([]string{}, wrap...), pycageBin)
 	full = append(full, args...)
-	cmd := exec.Command(full[0], full[1:]...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := runOut{stdout: out.String(), stderr: errb.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("%v: %v", full, err)
-	}
-	return r
+	return capture(t, exec.Command(full[0], full[1:]...), stdin)
 }
 
 func TestRuntimesCLI(t *testing.T) {
