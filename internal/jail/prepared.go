@@ -4,21 +4,36 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"sync"
+	"time"
 )
 
 // Prepared is a single-use jail built ahead of its command: namespaces,
 // file tree, cgroups, PID 1 and the command's process, which waits for its
 // argv, environment and stdio. Run hands them over; the rest of the run is
-// exactly a cold Run's (same limits, measured from the command's execve,
-// same Result). A Prepared is used once: Run or Close, never both.
+// exactly a cold Run's: the same program up to the execve (rlimits,
+// Landlock, capabilities, no_new_privs and the seccomp filter are applied
+// by the command's process after it got its request), limits measured from
+// the execve, the same Result. A Prepared is used once: Run or Close.
+//
+// Only the raw spawn path prepares jails (rawOpts.prepared): the request
+// comes on a socket of its own; see rawProg.request for its layout.
 type Prepared struct {
-	spec *Spec
+	mu   sync.Mutex
 	used bool
+	r    *runner
+	proc *rawProc
 }
+
+// live keeps every prepared jail reachable until it is run or closed: on
+// the CLONE_VM variant its PID 1 runs on memory of this process (the
+// program's stacks and arena), which must not be collected under it.
+var live sync.Map // *Prepared -> struct{}
 
 // ErrNotPreparable: the spec needs something a prepared jail cannot give
 // (see PrepareKey).
-var ErrNotPreparable = errors.New("this spec cannot be prepared ahead")
+var ErrNotPreparable = errors.New("this spec cannot be prepared ahead (Go spawn path, input or output files, or passed fds)")
 
 // PrepareKey returns a key that is equal for two specs exactly when they
 // differ at most in Args, Env and ExecPath (what Prepared.Run supplies),
@@ -38,27 +53,119 @@ func (s *Spec) PrepareKey() (key string, ok bool) {
 }
 
 // Prepare builds a jail for spec (its Args, Env and ExecPath are ignored:
-// Run supplies them). The error is a *SetupError.
+// Run supplies them) and returns once the command's process waits for
+// them. The error is a *SetupError naming the step that failed, or
+// ErrNotPreparable.
 func Prepare(spec *Spec) (*Prepared, error) {
 	if _, ok := spec.PrepareKey(); !ok {
 		return nil, ErrNotPreparable
 	}
-	c := *spec
-	return &Prepared{spec: &c}, nil
+	s := *spec
+	s.Args, s.Env, s.ExecPath = []string{"(prepared)"}, nil, ""
+	r, _, err := newRunner(&s, true)
+	if err != nil {
+		return nil, err
+	}
+	// PID 1's stdio until the request brings the command's.
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		r.cleanup()
+		return nil, setupErr(ExitSetup, "open %s: %v", os.DevNull, err)
+	}
+	jp, serr := r.startRaw(null, null, null)
+	null.Close()
+	if serr != nil {
+		r.cleanup()
+		return nil, serr
+	}
+	proc := jp.(*rawProc)
+	p := &Prepared{r: r, proc: proc}
+	timer := time.NewTimer(30 * time.Second)
+	defer timer.Stop()
+	for {
+		select {
+		case m, ok := <-proc.reports():
+			switch {
+			case !ok:
+				p.destroy()
+				return nil, setupErr(ExitSetup, "prepare: jail init died during setup")
+			case m.Kind == "ready":
+				r.tl.add("parent: prepared jail ready", time.Time{})
+				live.Store(p, struct{}{})
+				return p, nil
+			case m.Kind == "error":
+				p.destroy()
+				code := m.ExitCode
+				if code == 0 {
+					code = ExitSetup
+				}
+				return nil, &SetupError{Msg: m.Error, ExitCode: code}
+			}
+		case <-timer.C:
+			p.destroy()
+			return nil, setupErr(ExitSetup, "prepare: the jail was not ready within 30s")
+		}
+	}
+}
+
+// destroy kills the jail and undoes everything (the jail was not run).
+func (p *Prepared) destroy() {
+	p.proc.kill()
+	for range p.proc.reports() {
+	}
+	p.proc.wait()
+	p.proc.release()
+	p.r.cleanup()
 }
 
 // Run runs args in the prepared jail with env (the complete environment,
 // as Spec.Env) and stdio; execPath is Spec.ExecPath. It behaves as
-// Run(ctx, spec with Args, Env and ExecPath set, stdio).
+// Run(ctx, spec with Args, Env and ExecPath set, stdio) would, and the
+// jail is destroyed after it.
 func (p *Prepared) Run(ctx context.Context, args, env []string, execPath string, stdio IO) (*Result, error) {
-	if p.used {
-		return nil, errors.New("prepared jail: already used")
-	}
+	p.mu.Lock()
+	used := p.used
 	p.used = true
-	s := *p.spec
-	s.Args, s.Env, s.ExecPath = args, env, execPath
-	return Run(ctx, &s, stdio)
+	p.mu.Unlock()
+	if used {
+		return nil, errors.New("prepared jail: already used or closed")
+	}
+	defer live.Delete(p)
+	r := p.r
+	r.spec.Args, r.spec.Env, r.spec.ExecPath = args, env, execPath
+	req, err := p.proc.prog.request(args, env, execPath)
+	if err != nil {
+		p.destroy()
+		e := setupErr(ExitSetup, "%v", err)
+		res := r.res
+		res.Reason, res.Error, res.ExitCode = ReasonSetupError, e.Msg, e.ExitCode
+		return res, e
+	}
+	defer r.cleanup()
+	r.start = func(in, out, errw *os.File) (jailProc, *SetupError) {
+		if err := p.proc.sendRequest(req, in, out, errw); err != nil {
+			p.proc.kill()
+			for range p.proc.reports() {
+			}
+			p.proc.wait()
+			p.proc.release()
+			return nil, setupErr(ExitSetup, "prepared jail: %v", err)
+		}
+		r.tl.add("parent: request sent", time.Time{})
+		return p.proc, nil
+	}
+	return r.run(ctx, r.prep.filter, stdio)
 }
 
 // Close destroys a prepared jail that was not run (a no-op after Run).
-func (p *Prepared) Close() { p.used = true }
+func (p *Prepared) Close() {
+	p.mu.Lock()
+	used := p.used
+	p.used = true
+	p.mu.Unlock()
+	if used {
+		return
+	}
+	p.destroy()
+	live.Delete(p)
+}

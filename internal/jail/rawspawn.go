@@ -154,6 +154,17 @@ type rawProg struct {
 	goBuf   [8]byte     // the command's read of the go pipe
 	cmdStat unix.Stat_t // the command's fstat of a Landlock rule's path
 
+	// A prepared jail (rawOpts.prepared): the request socket's fd in PID 1
+	// (the command's process keeps it until its request came), the arena
+	// offset of the request region (rawReqMax bytes, see request) and the
+	// command's recvmsg header; the control buffer takes the 3 stdio fds.
+	prepared bool
+	reqFD    int32
+	reqOff   int
+	reqIov   unix.Iovec
+	reqMsg   unix.Msghdr
+	reqCmsg  [32]byte // CmsgSpace(3*4)
+
 	// The workspace's record (recWorkspace), laid out by finish; the child
 	// fills in the fd (sfCmsg[16:20]) and the time.
 	sfRec  rawRec
@@ -167,7 +178,7 @@ type rawProg struct {
 
 	// Addresses of the scratch fields and of shared arena structs.
 	tsAddr, recAddr, rec2Addr, ctlBufAddr, goBufAddr, sigBufAddr, pfdAddr, wsAddr,
-	statAddr, allSigsAddr, oldMaskAddr, cloneArgsAddr, howDir, sfMsgAddr, cmdStatAddr uintptr
+	statAddr, allSigsAddr, oldMaskAddr, cloneArgsAddr, howDir, sfMsgAddr, cmdStatAddr, reqMsgAddr uintptr
 }
 
 // arg is one argument of an op while compiling.
@@ -480,6 +491,11 @@ type rawOpts struct {
 	// landlockABI is the kernel's Landlock ABI (landlock.ABI(); 0: none,
 	// so a program compiled without it has no Landlock ops).
 	landlockABI int
+	// prepared: a jail built ahead of its command (prepared.go). The
+	// command's process, once released, receives its request on the
+	// request socket (argv, environment, PATH candidates and its stdio;
+	// see rawProg.request) instead of having them compiled in.
+	prepared bool
 }
 
 // compileRaw compiles spec into the child program.
@@ -516,6 +532,11 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 		}
 	}
 	p.ctlFD, p.repFD = int32(k), int32(k+1)
+	extra := 0
+	if o.prepared {
+		p.prepared, p.reqFD = true, int32(k+2)
+		extra = 1
+	}
 	// Parent-opened bind trees follow.
 	var treeIdx []int
 	for i := range o.trees {
@@ -525,9 +546,9 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 	givenTrees := map[int]int{} // mount index -> slot holding the fd
 	for j, i := range treeIdx {
 		s := b.newSlot()
-		b.preset = append(b.preset, [2]int{s, k + 2 + j})
+		b.preset = append(b.preset, [2]int{s, k + 2 + extra + j})
 		givenTrees[i] = s
-		p.treeFDs = append(p.treeFDs, int32(k+2+j))
+		p.treeFDs = append(p.treeFDs, int32(k+2+extra+j))
 	}
 
 	// Before the id maps exist (PID 1 runs as the parent's kuid, with
@@ -605,6 +626,11 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 	b.ops[p.forkOp].anyErr = true
 	b.closeSlot(p.slotExecW)
 	b.closeSlot(p.slotGoR)
+	if o.prepared {
+		b.at("close", "(request socket)")
+		i := b.sys(unix.SYS_CLOSE, cint(int(p.reqFD)))
+		b.ops[i].anyErr = true
+	}
 	p.forkedEnd = len(b.ops)
 
 	// The world: file tree, network, hostname.
@@ -636,7 +662,13 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 	b.ops[j].anyErr = true
 	p.postEnd = len(b.ops)
 
-	// The command: stage.go's steps, in its order.
+	// The command: stage.go's steps, in its order. A prepared jail's
+	// command first waits for its request.
+	if o.prepared {
+		p.reqOff = b.data(make([]byte, rawReqMax))
+		b.at("receive", "the request (argv, environment, stdio)")
+		b.sys(macroRecvReq, cint(int(p.reqFD)))
+	}
 	b.at("set", "command name")
 	b.sys(unix.SYS_PRCTL, cst(unix.PR_SET_NAME), mem(b.str("pycage-cmd")), cint(0), cint(0), cint(0))
 	b.at("chdir", spec.Cwd)
@@ -708,7 +740,11 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 		p.filterOp = b.sys(unix.SYS_SECCOMP, cst(unix.SECCOMP_SET_MODE_FILTER), cint(0), cint(0))
 	}
 	// execve: the name as given, or each PATH candidate in turn.
-	if err := b.exec(spec, p); err != nil {
+	if o.prepared {
+		b.at("exec", "(the request's command)")
+		b.cur.exec = true
+		b.sys(macroExecReq, cint(p.reqOff/8))
+	} else if err := b.exec(spec, p); err != nil {
 		return nil, err
 	}
 	p, err = b.finish(p)
@@ -794,36 +830,8 @@ func noNUL(what string, s ...string) error {
 }
 
 func (b *rawBuilder) exec(spec *Spec, p *rawProg) error {
-	name := spec.Args[0]
-	if spec.ExecPath != "" {
-		name = spec.ExecPath
-	}
-	if err := noNUL("exec", append([]string{name}, spec.Args...)...); err != nil {
+	if err := p.setExec(spec.Args, spec.Env, spec.ExecPath); err != nil {
 		return err
-	}
-	if err := noNUL("environment", spec.Env...); err != nil {
-		return err
-	}
-	p.execName = name
-	if strings.Contains(name, "/") {
-		p.execNames = []string{name}
-	} else {
-		pathEnv := ""
-		for _, kv := range spec.Env {
-			if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-				pathEnv = v
-			}
-		}
-		if pathEnv == "" {
-			pathEnv = "/usr/local/bin:/usr/bin:/bin"
-		}
-		p.pathEnv = pathEnv
-		for _, dir := range filepath.SplitList(pathEnv) {
-			if dir == "" {
-				dir = "."
-			}
-			p.execNames = append(p.execNames, filepath.Join(dir, name))
-		}
 	}
 	w := []uint64{uint64(len(p.execNames))}
 	for _, n := range p.execNames {
@@ -838,10 +846,103 @@ func (b *rawBuilder) exec(spec *Spec, p *rawProg) error {
 	for i, e := range spec.Env {
 		envp[i] = b.str(e)
 	}
-	b.at("exec", name)
+	b.at("exec", p.execName)
 	b.cur.exec = true
 	b.sys(macroExec, cint(tab), mem(b.ptrs(argv)), mem(b.ptrs(envp)))
 	return nil
+}
+
+// setExec checks the command line and environment and sets the name to
+// execute and its candidates: the name as given when it has a slash, else
+// one per directory of the environment's PATH (as execvp; the default PATH
+// when there is none).
+func (p *rawProg) setExec(args, env []string, execPath string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("exec: no command")
+	}
+	name := args[0]
+	if execPath != "" {
+		name = execPath
+	}
+	if err := noNUL("exec", append([]string{name}, args...)...); err != nil {
+		return err
+	}
+	if err := noNUL("environment", env...); err != nil {
+		return err
+	}
+	p.execName, p.execNames, p.pathEnv = name, nil, ""
+	if strings.Contains(name, "/") {
+		p.execNames = []string{name}
+		return nil
+	}
+	pathEnv := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	if pathEnv == "" {
+		pathEnv = "/usr/local/bin:/usr/bin:/bin"
+	}
+	p.pathEnv = pathEnv
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		p.execNames = append(p.execNames, filepath.Join(dir, name))
+	}
+	return nil
+}
+
+// rawReqMax bounds a prepared jail's request: the header, the PATH table,
+// argv and envp pointers and their strings (a command line plus
+// environment of up to ~350 KiB; the kernel's own limit for execve is 2 MiB
+// with the default 8 MiB stack).
+const rawReqMax = 384 << 10
+
+// request lays out a prepared jail's request for the region at reqOff
+// (the command's process receives it there, at the same address): words
+// [table word index, argv, envp], the table [n, candidate offsets...],
+// the NULL-terminated argv and envp pointer arrays, then the strings.
+func (p *rawProg) request(args, env []string, execPath string) ([]byte, error) {
+	if err := p.setExec(args, env, execPath); err != nil {
+		return nil, err
+	}
+	nw := 3 + 1 + len(p.execNames) + len(args) + 1 + len(env) + 1
+	size := nw * 8
+	for _, l := range [][]string{p.execNames, args, env} {
+		for _, s := range l {
+			size += len(s) + 1
+		}
+	}
+	if size > rawReqMax {
+		return nil, fmt.Errorf("exec: command line and environment too large for a prepared jail (%d bytes with pointers, at most %d)", size, rawReqMax)
+	}
+	buf := make([]byte, nw*8, size)
+	region := p.base + uintptr(p.reqOff) // the region's address in the child
+	word := func(i int, v uint64) { binary.LittleEndian.PutUint64(buf[8*i:], v) }
+	str := func(s string) int { // offset in the region
+		off := len(buf)
+		buf = append(append(buf, s...), 0)
+		return off
+	}
+	tab := 3
+	argv := tab + 1 + len(p.execNames)
+	envp := argv + len(args) + 1
+	word(0, uint64(p.reqOff/8+tab))
+	word(1, uint64(region)+uint64(argv*8))
+	word(2, uint64(region)+uint64(envp*8))
+	word(tab, uint64(len(p.execNames)))
+	for i, n := range p.execNames {
+		word(tab+1+i, uint64(p.reqOff+str(n))) // arena offsets
+	}
+	for i, a := range args {
+		word(argv+i, uint64(region)+uint64(str(a)))
+	}
+	for i, e := range env {
+		word(envp+i, uint64(region)+uint64(str(e)))
+	}
+	return buf, nil
 }
 
 // hostTrees emits the first part of setupJail's mount-namespace work:
@@ -1271,6 +1372,14 @@ func (b *rawBuilder) finish(p *rawProg) (*rawProg, error) {
 	h.Level, h.Type = unix.SOL_SOCKET, unix.SCM_RIGHTS
 	h.SetLen(unix.CmsgLen(4))
 	p.sfMsgAddr = uintptr(unsafe.Pointer(&p.sfMsg))
+	if p.prepared {
+		p.reqIov.Base = (*byte)(unsafe.Pointer(&p.mem[p.reqOff/8]))
+		p.reqIov.SetLen(rawReqMax)
+		p.reqMsg.Iov = &p.reqIov
+		p.reqMsg.SetIovlen(1)
+		p.reqMsg.Control = &p.reqCmsg[0]
+		p.reqMsgAddr = uintptr(unsafe.Pointer(&p.reqMsg))
+	}
 	// Every op must be well formed: the child cannot afford a panic.
 	for i, op := range p.ops {
 		for k := 0; k < 6; k++ {
@@ -1348,6 +1457,7 @@ type rawProc struct {
 	pidfd int
 	ctlW  *os.File
 	repR  *os.File
+	reqW  *os.File // a prepared jail's request socket (nil: none)
 	evs   chan report
 	t0    time.Time
 	mono0 int64 // CLOCK_MONOTONIC at t0
@@ -1379,7 +1489,7 @@ func monoNow() int64 {
 // prepareRaw opens the bind trees (as root) and compiles the program
 // without its seccomp filter (setFilter); Run calls it while it makes the
 // cgroups and compiles the filter.
-func prepareRaw(spec *Spec) (map[int]int, *rawProg, *SetupError) {
+func prepareRaw(spec *Spec, ahead bool) (map[int]int, *rawProg, *SetupError) {
 	// As root, the parent opens the bind trees (sources under directories
 	// the jail's user cannot enter still work), as on the Go path.
 	var trees map[int]int
@@ -1390,7 +1500,7 @@ func prepareRaw(spec *Spec) (map[int]int, *rawProg, *SetupError) {
 		}
 		trees = t
 	}
-	prog, err := compileRaw(spec, nil, rawOpts{rootBase: rootBase(), trees: trees, landlockABI: landlock.ABI()})
+	prog, err := compileRaw(spec, nil, rawOpts{rootBase: rootBase(), trees: trees, landlockABI: landlock.ABI(), prepared: ahead})
 	if err != nil {
 		return trees, nil, setupErr(ExitSetup, "%v", err)
 	}
@@ -1419,9 +1529,28 @@ func (r *runner) startRaw(in, out, errw *os.File) (jailProc, *SetupError) {
 	}
 	defer ctlR.Close()
 	defer repW.Close()
+	var reqR, reqW *os.File
+	if prog.prepared {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			ctlW.Close()
+			repR.Close()
+			return nil, setupErr(ExitSetup, "socketpair request: %v", err)
+		}
+		// A request up to rawReqMax in one message (as root; others get
+		// what net.core.wmem_max allows and a clear error beyond it).
+		if unix.SetsockoptInt(fds[1], unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, rawReqMax+64<<10) != nil {
+			unix.SetsockoptInt(fds[1], unix.SOL_SOCKET, unix.SO_SNDBUF, rawReqMax+64<<10)
+		}
+		reqR, reqW = os.NewFile(uintptr(fds[0]), "request (jail)"), os.NewFile(uintptr(fds[1]), "request")
+		defer reqR.Close()
+	}
 
 	// The fd layout of PID 1 (see the package comment above).
 	n := int(prog.repFD) + 1 + len(prog.treeFDs)
+	if prog.prepared {
+		n++
+	}
 	prog.fds = make([]rawFD, n)
 	for i := range prog.fds {
 		prog.fds[i].src = -1
@@ -1440,6 +1569,9 @@ func (r *runner) startRaw(in, out, errw *os.File) (jailProc, *SetupError) {
 	}
 	set(int(prog.ctlFD), ctlR.Fd(), true)
 	set(int(prog.repFD), repW.Fd(), true)
+	if prog.prepared {
+		set(int(prog.reqFD), reqR.Fd(), true)
+	}
 	treeIdx := make([]int, 0, len(trees))
 	for i := range trees {
 		treeIdx = append(treeIdx, i)
@@ -1490,7 +1622,7 @@ func (r *runner) startRaw(in, out, errw *os.File) (jailProc, *SetupError) {
 			stack: uint64(uintptr(unsafe.Pointer(&prog.stack2[0]))), stackSize: rawStackSize}
 	}
 	prog.trace = traceOn
-	p := &rawProc{prog: prog, ctlW: ctlW, repR: repR, evs: make(chan report, 4), t0: time.Now(), mono0: monoNow(), tl: r.tl, wsFD: -1}
+	p := &rawProc{prog: prog, ctlW: ctlW, repR: repR, reqW: reqW, evs: make(chan report, 4), t0: time.Now(), mono0: monoNow(), tl: r.tl, wsFD: -1}
 	runtime.LockOSThread()
 	pid, e := rawClone(prog)
 	runtime.UnlockOSThread()
@@ -1498,6 +1630,9 @@ func (r *runner) startRaw(in, out, errw *os.File) (jailProc, *SetupError) {
 	if e != 0 {
 		ctlW.Close()
 		repR.Close()
+		if reqW != nil {
+			reqW.Close()
+		}
 		return nil, setupErr(ExitSetup, "start jail init: clone3: %s", errText(unix.Errno(e)))
 	}
 	p.pid, p.pidfd = int(pid), int(prog.pidfd)
@@ -1736,12 +1871,32 @@ func (p *rawProc) readReports() {
 			}
 		case recWorkspace:
 			p.tl.add("PID 1: workspace sent", p.wsSeen)
+		case recReady:
+			p.tl.add("command: waits for its request (prepared jail ready)", p.child(rec.T3))
+			p.evs <- report{Kind: "ready"}
 		case recTiming:
 			p.tl.add("command: released by PID 1", p.child(rec.T1))
 			p.tl.add("command: capabilities dropped, seccomp filter set", p.child(rec.T2))
 			p.tl.add("command: first execve", p.child(rec.T3))
 		}
 	}
+}
+
+// sendRequest hands a prepared jail's command process its request and
+// stdio (rawProg.request).
+func (p *rawProc) sendRequest(req []byte, in, out, errw *os.File) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || p.reqW == nil {
+		return fmt.Errorf("the prepared jail is gone")
+	}
+	rights := unix.UnixRights(int(in.Fd()), int(out.Fd()), int(errw.Fd()))
+	if err := unix.Sendmsg(int(p.reqW.Fd()), req, rights, nil, 0); err != nil {
+		return fmt.Errorf("send the request (%d bytes): %s", len(req), errText(err))
+	}
+	p.reqW.Close()
+	p.reqW = nil
+	return nil
 }
 
 func readFull(f *os.File, b []byte) (int, error) {
@@ -1828,6 +1983,9 @@ func (p *rawProc) release() {
 		unix.Close(p.pidfd)
 		p.ctlW.Close()
 		p.repR.Close()
+		if p.reqW != nil {
+			p.reqW.Close()
+		}
 		if p.wsFD >= 0 {
 			unix.Close(p.wsFD)
 			p.wsFD = -1

@@ -36,6 +36,10 @@ const (
 	// opened by PID 1 once the jail is built: the parent collects the
 	// run's output files through it after the run (Spec.Collect).
 	recWorkspace = 6
+	// recReady: a prepared jail's command process waits for its request
+	// (written by the command's process on the exec pipe, passed on by
+	// PID 1).
+	recReady = 7
 )
 
 // rawRec is one fixed-size record on the report pipe.
@@ -60,16 +64,18 @@ const (
 
 // Pseudo syscall numbers for the few steps that are loops or branches.
 const (
-	rawMacro    = 1 << 20
-	macroMkpath = rawMacro + iota // a0 root fd, a1 table word index, a2 depth: O_PATH fd of the directory (created as needed)
-	macroIsDir                    // a0 fd, a1 forced (0: fstat decides, 1: file, 2: dir): 0 for a directory, else -1
-	macroOpen                     // a0 parent fd, a1 name: a file mount point (created as needed), see rootfs.mountPoint
-	macroWrite                    // a0 fd, a1 buffer, a2 length: write all
-	macroOr16                     // a0 arena offset, a1 value: *(uint16*)(arena+a0) |= a1
-	macroExec                     // a0 table word index, a1 argv, a2 envp: execve every candidate in turn
-	macroNop                      // nothing (with cond on the always -1 slot 0: a jump)
-	macroSendFD                   // a0 socket, a1 fd: send a recWorkspace record carrying fd a1
-	macroLLRule                   // a0 ruleset, a1 O_PATH fd, a2 rights, a3 arena offset of the attr, a4 file rights: landlock_add_rule
+	rawMacro     = 1 << 20
+	macroMkpath  = rawMacro + iota // a0 root fd, a1 table word index, a2 depth: O_PATH fd of the directory (created as needed)
+	macroIsDir                     // a0 fd, a1 forced (0: fstat decides, 1: file, 2: dir): 0 for a directory, else -1
+	macroOpen                      // a0 parent fd, a1 name: a file mount point (created as needed), see rootfs.mountPoint
+	macroWrite                     // a0 fd, a1 buffer, a2 length: write all
+	macroOr16                      // a0 arena offset, a1 value: *(uint16*)(arena+a0) |= a1
+	macroExec                      // a0 table word index, a1 argv, a2 envp: execve every candidate in turn
+	macroNop                       // nothing (with cond on the always -1 slot 0: a jump)
+	macroSendFD                    // a0 socket, a1 fd: send a recWorkspace record carrying fd a1
+	macroLLRule                    // a0 ruleset, a1 O_PATH fd, a2 rights, a3 arena offset of the attr, a4 file rights: landlock_add_rule
+	macroRecvReq                   // a0 request socket: report recReady, receive the request, its 3 fds onto 0, 1, 2
+	macroExecReq                   // a0 word index of the request region: macroExec with the request's table, argv, envp
 )
 
 // rawOp is one step of the program: a syscall with up to six arguments.
@@ -251,6 +257,11 @@ func (p *rawProg) run(from, to int) int {
 			r, e = p.sendFD(a[0], a[1])
 		case macroLLRule:
 			r, e = p.llRule(a[0], a[1], a[2], a[3], a[4])
+		case macroRecvReq:
+			r, e = p.recvReq(a[0])
+		case macroExecReq:
+			w := int(a[0])
+			r, e = p.execve(int(p.word(w)), p.word(w+1), p.word(w+2))
 		default:
 			r, e = rawSys(op.nr, a[0], a[1], a[2], a[3], a[4], a[5])
 		}
@@ -387,6 +398,57 @@ func (p *rawProg) execve(t int, argv, envp uintptr) (uintptr, uintptr) {
 	return 0, uintptr(unix.ENOENT)
 }
 
+// recvReq is a prepared jail's command process taking its request: it
+// tells the parent (recReady, via PID 1) that the jail is ready, then
+// receives one message on the request socket: the request region's bytes
+// (header, PATH table, argv, envp; laid out by the parent for this very
+// address, see rawProg.request) and exactly 3 fds, which become its
+// stdin, stdout and stderr.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func (p *rawProg) recvReq(sock uintptr) (uintptr, uintptr) {
+	p.reportT(uintptr(p.slot(p.slotExecW)), recReady, 0, 0, 0, 0, 0)
+	var n, e uintptr
+	for {
+		p.reqMsg.Controllen = uint64(len(p.reqCmsg))
+		p.reqMsg.Flags = 0
+		n, e = rawSys(unix.SYS_RECVMSG, sock, p.reqMsgAddr, unix.MSG_CMSG_CLOEXEC, 0, 0, 0)
+		if e != uintptr(unix.EINTR) {
+			break
+		}
+	}
+	if e != 0 {
+		return 0, e
+	}
+	if n == 0 {
+		return 0, uintptr(unix.EPIPE) // the parent closed without a request
+	}
+	if p.reqMsg.Flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
+		return 0, uintptr(unix.EMSGSIZE)
+	}
+	// One SCM_RIGHTS header (16 bytes) with 3 fds.
+	c := &p.reqCmsg
+	if n < 24 || p.reqMsg.Controllen < 28 || c[8] != unix.SOL_SOCKET || c[12] != unix.SCM_RIGHTS ||
+		uint64(c[0])|uint64(c[1])<<8 != 28 {
+		return 0, uintptr(unix.EINVAL)
+	}
+	for i := uintptr(0); i < 3; i++ {
+		k := 16 + 4*i
+		fd := uintptr(c[k]) | uintptr(c[k+1])<<8 | uintptr(c[k+2])<<16
+		if fd < 3 {
+			return 0, uintptr(unix.EINVAL)
+		}
+		if _, e = rawSys(unix.SYS_DUP3, fd, i, 0, 0, 0, 0); e != 0 {
+			return 0, e
+		}
+		rawSys(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+	}
+	rawSys(unix.SYS_CLOSE, sock, 0, 0, 0, 0, 0)
+	return n, 0
+}
+
 // waitCtl reads one byte from the ctl pipe and says whether it is want.
 //
 //go:nosplit
@@ -498,7 +560,7 @@ func rawChild(p *rawProg) {
 		if e == uintptr(unix.EINTR) {
 			continue
 		}
-		if e == 0 && r == rawRecSize && p.rec2.Kind == recTiming {
+		if e == 0 && r == rawRecSize && (p.rec2.Kind == recTiming || p.rec2.Kind == recReady) {
 			syscall.RawSyscall6(unix.SYS_WRITE, rep, p.rec2Addr, rawRecSize, 0, 0, 0)
 			continue
 		}

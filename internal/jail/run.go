@@ -156,7 +156,7 @@ type prepared struct {
 	done       time.Time
 }
 
-func prepare(spec *Spec, raw bool) *prepared {
+func prepare(spec *Spec, raw, ahead bool) *prepared {
 	p := &prepared{}
 	defer func() { p.done = time.Now() }()
 	var rawDone chan struct{}
@@ -165,7 +165,7 @@ func prepare(spec *Spec, raw bool) *prepared {
 		rawDone = make(chan struct{})
 		go func() {
 			defer close(rawDone)
-			p.trees, p.prog, p.progErr = prepareRaw(spec)
+			p.trees, p.prog, p.progErr = prepareRaw(spec, ahead)
 		}()
 	}
 	p.filter, p.filterErr = compileFilter(spec.Seccomp)
@@ -297,25 +297,46 @@ func (l *Limits) cgroupNeeds() []string {
 // everything down. The Result is always filled in; err is a *SetupError
 // when the jail could not be built or the command not started.
 func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
+	r, res, err := newRunner(spec, false)
+	if err != nil {
+		return res, err
+	}
+	defer r.cleanup()
+	return r.run(ctx, r.prep.filter, stdio)
+}
+
+// newRunner does the parent's part of a run up to the spawn: the spec is
+// checked, the cgroups are made while the seccomp filter (and on the raw
+// path the bind trees and the child program; ahead: a prepared jail's
+// program) are prepared. On an error everything is undone and the Result
+// says why. Otherwise the caller runs r.cleanup once the run is over.
+func newRunner(spec *Spec, ahead bool) (*runner, *Result, error) {
 	tl := newTimeline()
-	defer tl.print()
 	res := &Result{Limits: spec.Limits}
-	setupFail := func(e *SetupError) (*Result, error) {
+	var cleanups []func()
+	cleanup := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+		tl.print()
+	}
+	setupFail := func(e *SetupError) (*runner, *Result, error) {
+		cleanup()
 		res.Reason = ReasonSetupError
 		res.Error = e.Msg
 		res.ExitCode = e.ExitCode
 		res.NotFound = e.ExitCode == ExitNotFound || e.ExitCode == ExitCannotExec
-		return res, e
+		return nil, res, e
 	}
 	if err := spec.Validate(); err != nil {
 		return setupFail(setupErr(ExitSetup, "invalid spec: %v", err))
 	}
-	raw := spawnRaw(spec)
+	raw := ahead || spawnRaw(spec)
 	// The CPU-bound preparation (the seccomp filter; on the raw path also
 	// the bind trees and the child program) runs while the cgroups are
 	// made. A seccomp error still comes before any cgroup error.
 	prepCh := make(chan *prepared, 1)
-	go func() { prepCh <- prepare(spec, raw) }()
+	go func() { prepCh <- prepare(spec, raw, ahead) }()
 	var pr *prepared
 	prep := func() *prepared {
 		if pr == nil {
@@ -323,9 +344,9 @@ func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
 		}
 		return pr
 	}
-	defer func() { prep().release() }()
+	cleanups = append(cleanups, func() { prep().release() })
 	setupFail0 := setupFail
-	setupFail = func(e *SetupError) (*Result, error) {
+	setupFail = func(e *SetupError) (*runner, *Result, error) {
 		if p := prep(); p.filterErr != nil {
 			e = setupErr(ExitSetup, "seccomp: %v", p.filterErr)
 		}
@@ -365,10 +386,10 @@ func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
 				group = nil
 				res.Weakened = append(res.Weakened, needs...)
 			default:
-				defer func() {
+				cleanups = append(cleanups, func() {
 					group.Remove()
 					tl.add("cgroups removed", time.Time{})
-				}()
+				})
 				res.Weakened = group.Weakened()
 			}
 		}
@@ -384,10 +405,13 @@ func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
 	if p.filterErr != nil {
 		return setupFail(setupErr(ExitSetup, "seccomp: %v", p.filterErr))
 	}
+	if ahead && p.progErr != nil {
+		return setupFail(p.progErr)
+	}
 	tl.add("seccomp filter compiled (in parallel with the cgroups)", p.filterDone)
 	tl.add("bind trees opened, program compiled (in parallel), filter set", p.done)
-	r := &runner{spec: spec, group: group, res: res, raw: raw, prep: p, tl: tl}
-	return r.run(ctx, p.filter, stdio)
+	r := &runner{spec: spec, group: group, res: res, raw: raw, prep: p, tl: tl, cleanup: cleanup}
+	return r, res, nil
 }
 
 func cpuList(n int) string {
@@ -408,6 +432,11 @@ type runner struct {
 	prep  *prepared
 	tl    *timeline
 	proc  jailProc
+	// cleanup undoes newRunner (cgroups, bind trees) and prints the trace.
+	cleanup func()
+	// start replaces the spawn (startRaw, startGo): a prepared jail's
+	// command gets its request.
+	start func(stdin, stdout, stderr *os.File) (jailProc, *SetupError)
 
 	mu       sync.Mutex
 	reason   Reason // why we stopped the run, if we did
@@ -551,9 +580,12 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 	r.done = make(chan struct{})
 	var proc jailProc
 	var startErr *SetupError
-	if r.raw {
+	switch {
+	case r.start != nil:
+		proc, startErr = r.start(stdin, stdout, stderr)
+	case r.raw:
 		proc, startErr = r.startRaw(stdin, stdout, stderr)
-	} else {
+	default:
 		proc, startErr = r.startGo(filter, stdin, stdout, stderr)
 	}
 	closeAll()

@@ -1,0 +1,233 @@
+package jail
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func prepare1(t *testing.T, spec *Spec) *Prepared {
+	t.Helper()
+	p, err := Prepare(spec)
+	if err != nil {
+		t.Fatalf("prepare: %v", err)
+	}
+	return p
+}
+
+func runPrepared(t *testing.T, spec *Spec, stdin string) (*Result, string, string, error) {
+	t.Helper()
+	p := prepare1(t, spec)
+	var out, errb bytes.Buffer
+	res, err := p.Run(context.Background(), spec.Args, spec.Env, spec.ExecPath, IO{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb})
+	return res, out.String(), errb.String(), err
+}
+
+// bothVM runs f with PID 1 sharing pycage's memory (CLONE_VM, the default
+// as root) and with a forked PID 1 (PYCAGE_SPAWN=rawfork).
+func bothVM(t *testing.T, f func(t *testing.T)) {
+	for _, mode := range []string{"raw", "rawfork"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Setenv("PYCAGE_SPAWN", mode)
+			f(t)
+		})
+	}
+}
+
+// jailGone fails unless every cgroup directory of the jail is gone.
+func jailGone(t *testing.T, dirs []string) {
+	t.Helper()
+	for _, d := range dirs {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("cgroup %s survived the jail", d)
+		}
+	}
+}
+
+// TestPreparedBasics: a prepared jail runs its command as a cold run
+// would: argv, environment (and PATH lookup), stdin, stdout, stderr, the
+// jail's user, the exit code; and leaves nothing behind.
+func TestPreparedBasics(t *testing.T) {
+	needRoot(t)
+	bothVM(t, func(t *testing.T) {
+		spec := DefaultSpec([]string{"sh", "-c", "echo out; echo err >&2; cat; id -u; echo \"$FOO\" \"$0\" \"$1\"; exit 3", "zero", "one two"})
+		spec.Env = append(spec.Env, "FOO=bar")
+		p := prepare1(t, spec)
+		dirs := p.r.group.Dirs()
+		var out, errb bytes.Buffer
+		res, err := p.Run(context.Background(), spec.Args, spec.Env, "", IO{Stdin: strings.NewReader("in\n"), Stdout: &out, Stderr: &errb})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Reason != ReasonExited || res.ExitCode != 3 || out.String() != "out\nin\n65534\nbar zero one two\n" || errb.String() != "err\n" {
+			t.Fatalf("%+v out %q err %q", res, out.String(), errb.String())
+		}
+		jailGone(t, dirs)
+		if _, err := p.Run(context.Background(), spec.Args, spec.Env, "", IO{}); err == nil {
+			t.Fatal("a prepared jail ran twice")
+		}
+	})
+}
+
+// TestPreparedErrors: the command's own failures read as on a cold run.
+func TestPreparedErrors(t *testing.T) {
+	needRoot(t)
+	for _, c := range []struct {
+		args []string
+		msg  string
+		code int
+	}{
+		{[]string{"nosuchcmd"}, "exec nosuchcmd: not found in PATH=", ExitNotFound},
+		{[]string{"/nosuch/cmd"}, "exec /nosuch/cmd: not found inside the jail", ExitNotFound},
+		{[]string{"/etc/passwd"}, "exec /etc/passwd: not an executable file", ExitCannotExec},
+		{[]string{"a\x00b"}, "exec", ExitSetup},
+	} {
+		spec := DefaultSpec(c.args)
+		res, _, _, err := runPrepared(t, spec, "")
+		se, ok := err.(*SetupError)
+		if !ok || !strings.Contains(se.Msg, c.msg) || se.ExitCode != c.code || res.ExitCode != c.code || res.Reason != ReasonSetupError {
+			t.Errorf("%q: %v (%+v)", c.args, err, res)
+		}
+		cres, _, _, cerr := run(t, spec, "")
+		if cerr == nil || cerr.Error() != err.Error() || cres.ExitCode != res.ExitCode {
+			t.Errorf("%q: prepared %v, cold %v", c.args, err, cerr)
+		}
+	}
+	// A jail that cannot be built fails in Prepare, naming the step.
+	spec := DefaultSpec([]string{"true"})
+	spec.Mounts = append(spec.Mounts, Mount{Kind: MountOther, FSType: "nosuchfs", Dst: "/y"})
+	if _, err := Prepare(spec); err == nil || !strings.Contains(err.Error(), "mount nosuchfs /y: ENODEV") {
+		t.Fatalf("bad mount: %v", err)
+	}
+	spec = DefaultSpec([]string{"true"})
+	spec.Files = []File{{Path: "a", Content: []byte("x")}}
+	if _, err := Prepare(spec); err != ErrNotPreparable {
+		t.Fatalf("input files: %v", err)
+	}
+}
+
+// TestPreparedClocks: the limits count from the command's execve, not
+// from Prepare: a jail that waited longer than its wall limit still gives
+// the command all of it, and a command that overruns it is stopped.
+func TestPreparedClocks(t *testing.T) {
+	needRoot(t)
+	spec := DefaultSpec([]string{"sleep", "0.1"})
+	spec.Limits.Wall = 400 * time.Millisecond
+	p := prepare1(t, spec)
+	p2 := prepare1(t, spec)
+	time.Sleep(600 * time.Millisecond)
+	res, err := p.Run(context.Background(), spec.Args, spec.Env, "", IO{})
+	if err != nil || res.Reason != ReasonExited || res.ExitCode != 0 {
+		t.Fatalf("sleep 0.1 in a jail prepared 600 ms ago (limit 400 ms): %v %+v", err, res)
+	}
+	res, err = p2.Run(context.Background(), []string{"sleep", "5"}, spec.Env, "", IO{})
+	if err != nil || res.Reason != ReasonWallTimeout || res.Wall < 400*time.Millisecond || res.Wall > 700*time.Millisecond {
+		t.Fatalf("sleep 5 (limit 400 ms): %v %+v", err, res)
+	}
+}
+
+// TestPreparedFresh: two prepared jails of one spec share nothing: a file
+// one run leaves in /tmp and its processes are not in the other's.
+func TestPreparedFresh(t *testing.T) {
+	needRoot(t)
+	spec := DefaultSpec([]string{"sh"})
+	a, b := prepare1(t, spec), prepare1(t, spec)
+	var out bytes.Buffer
+	res, err := a.Run(context.Background(), []string{"sh", "-c", "echo x > /tmp/mark; echo y > mark; ls /proc | grep -c '^[0-9]'"}, spec.Env, "", IO{Stdout: &out})
+	if err != nil || res.ExitCode != 0 || strings.TrimSpace(out.String()) != "4" { // PID 1, sh, ls, grep
+		t.Fatalf("first: %v %+v %q", err, res, out.String())
+	}
+	out.Reset()
+	res, err = b.Run(context.Background(), []string{"sh", "-c", "ls -A /tmp .; cat /tmp/mark mark 2>&1; ls /proc | grep -c '^[0-9]'"}, spec.Env, "", IO{Stdout: &out})
+	if err != nil || out.String() != ".:\n\n/tmp:\ncat: /tmp/mark: No such file or directory\ncat: mark: No such file or directory\n4\n" {
+		t.Fatalf("second: %v %+v %q", err, res, out.String())
+	}
+}
+
+// TestPreparedClose: closing an unused prepared jail kills it and removes
+// its cgroups; its PID 1 is gone.
+func TestPreparedClose(t *testing.T) {
+	needRoot(t)
+	bothVM(t, func(t *testing.T) {
+		p := prepare1(t, DefaultSpec([]string{"true"}))
+		dirs, pid := p.r.group.Dirs(), p.proc.pid
+		if err := syscall.Kill(pid, 0); err != nil {
+			t.Fatalf("PID 1 of a prepared jail: %v", err)
+		}
+		p.Close()
+		p.Close()
+		jailGone(t, dirs)
+		if err := syscall.Kill(pid, 0); err == nil {
+			t.Fatalf("PID 1 (%d) survived Close", pid)
+		}
+		if _, err := p.Run(context.Background(), []string{"true"}, nil, "", IO{}); err == nil {
+			t.Fatal("a closed prepared jail ran")
+		}
+	})
+}
+
+// TestPreparedLimits: the cgroup limits and the seccomp filter hold in a
+// prepared jail (the command's process joined the run's cgroups before it
+// was let go), signals are relayed and a canceled context kills the run.
+func TestPreparedLimits(t *testing.T) {
+	needRoot(t)
+	spec := DefaultSpec([]string{"python3"})
+	spec.Limits.Memory = 64 << 20
+	res, _, _, err := runPrepared(t, spec, "")
+	_ = res
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := prepare1(t, spec)
+	res, err = p.Run(context.Background(), []string{"python3", "-c", "b = bytearray(200 << 20); print(len(b))"}, spec.Env, "", IO{})
+	if err != nil || res.Reason != ReasonOOM {
+		t.Fatalf("200 MiB under a 64 MiB limit: %v %+v", err, res)
+	}
+	p = prepare1(t, spec)
+	var out bytes.Buffer
+	res, err = p.Run(context.Background(), []string{"python3", "-c", "import socket\ntry:\n socket.socket(socket.AF_PACKET)\nexcept OSError as e: print(e.errno)"}, spec.Env, "", IO{Stdout: &out})
+	if err != nil || res.ExitCode != 0 || strings.TrimSpace(out.String()) != fmt.Sprint(int(syscall.EPERM)) {
+		t.Fatalf("AF_PACKET socket: %v %+v %q", err, res, out.String())
+	}
+	p = prepare1(t, spec)
+	sigs := make(chan os.Signal, 1)
+	go func() { time.Sleep(300 * time.Millisecond); sigs <- syscall.SIGTERM }()
+	res, err = p.Run(context.Background(), []string{"sleep", "10"}, spec.Env, "", IO{Signals: sigs})
+	if err != nil || res.Reason != ReasonSignaled || res.ExitCode != 143 {
+		t.Fatalf("SIGTERM relayed: %v %+v", err, res)
+	}
+	p = prepare1(t, spec)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	res, err = p.Run(ctx, []string{"sleep", "10"}, spec.Env, "", IO{})
+	if err != nil || res.Reason != ReasonCanceled {
+		t.Fatalf("canceled: %v %+v", err, res)
+	}
+}
+
+// TestPreparedLargeRequest: a command line near the limit works; beyond
+// it the error says so.
+func TestPreparedLargeRequest(t *testing.T) {
+	needRoot(t)
+	spec := DefaultSpec([]string{"sh"})
+	env := append([]string{}, spec.Env...)
+	for i := 0; i < 100; i++ {
+		env = append(env, fmt.Sprintf("V%d=%s", i, strings.Repeat("x", 3000)))
+	}
+	var out bytes.Buffer
+	p := prepare1(t, spec)
+	res, err := p.Run(context.Background(), []string{"sh", "-c", "env | grep -c '^V'"}, env, "", IO{Stdout: &out})
+	if err != nil || res.ExitCode != 0 || strings.TrimSpace(out.String()) != "100" {
+		t.Fatalf("300 KB of environment: %v %+v %q", err, res, out.String())
+	}
+	p = prepare1(t, spec)
+	res, err = p.Run(context.Background(), []string{"true", strings.Repeat("y", rawReqMax)}, env, "", IO{})
+	if err == nil || !strings.Contains(err.Error(), "too large for a prepared jail") || res.ExitCode != ExitSetup {
+		t.Fatalf("too large: %v %+v", err, res)
+	}
+}
