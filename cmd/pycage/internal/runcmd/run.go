@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -87,8 +88,75 @@ func (f intFlag) Set(s string) error {
 	return nil
 }
 
+// Invocation is one `pycage run`: its arguments and everything it would
+// otherwise take from the process (environment, working directory, stdio,
+// signals). A cold `pycage run` is an Invocation of the process's own
+// values (Run); `pycage daemon` makes one per client request.
+type Invocation struct {
+	// Args are the arguments after "run".
+	Args []string
+	// Environ is the caller's environment (--keep-env passes it in).
+	Environ []string
+	// Dir is the caller's working directory: relative paths of the flags
+	// (--report, --seccomp-policy, --runtimes-config) are resolved against
+	// it. "" is the process's own working directory.
+	Dir string
+	// Stdin, Stdout and Stderr are the command's stdio; Stdout also gets
+	// --help and --list-runtimes, Stderr pycage's own messages and
+	// --report -.
+	Stdin, Stdout, Stderr *os.File
+	// Signals are relayed to the command while it runs.
+	Signals <-chan os.Signal
+	// Context, if set, is given to Runner: cancelling it stops the run.
+	Context context.Context
+	// Runner runs the spec; nil is jail.Run.
+	Runner func(ctx context.Context, spec *jail.Spec, stdio jail.IO) (*jail.Result, error)
+
+	// notify, if set, is called right before the run (a cold run's
+	// signal.Notify: see RunSpecIO).
+	notify func()
+}
+
+// path resolves a path given in a flag against inv.Dir.
+func (inv *Invocation) path(p string) string {
+	if inv.Dir == "" || p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(inv.Dir, p)
+}
+
+// asGiven puts the path as the user gave it back into err, so that a
+// message reads as a cold run's ("open x.json: ..."), not with inv.Dir.
+func asGiven(err error, p string) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		pe.Path = p
+	}
+	return err
+}
+
+// readFile reads a file named in a flag.
+func (inv *Invocation) readFile(p string) ([]byte, error) {
+	b, err := os.ReadFile(inv.path(p))
+	return b, asGiven(err, p)
+}
+
+// coldInvocation is `pycage run args` of this process.
+func coldInvocation(args []string) *Invocation {
+	sigs := make(chan os.Signal, 4)
+	return &Invocation{
+		Args: args, Environ: os.Environ(),
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Signals: sigs,
+		notify: func() {
+			signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
+		},
+	}
+}
+
 // runOptions are the flags of `pycage run` that are not Spec fields directly.
 type runOptions struct {
+	inv     *Invocation
 	report  string
 	quiet   bool
 	netMode string
@@ -190,7 +258,7 @@ func newRunFlags(spec *jail.Spec, o *runOptions) (*flag.FlagSet, func() error) {
 			rt.Apply(spec) // before --env: the user's variables win
 		}
 		if keepEnv {
-			spec.Env = append(os.Environ(), spec.Env...)
+			spec.Env = append(append([]string(nil), o.inv.Environ...), spec.Env...)
 		}
 		for _, e := range envs {
 			if !strings.Contains(e, "=") {
@@ -233,7 +301,7 @@ func newRunFlags(spec *jail.Spec, o *runOptions) (*flag.FlagSet, func() error) {
 		} else {
 			spec.Seccomp = &jail.Seccomp{Log: seccompLog}
 			if seccompFile != "" {
-				b, err := os.ReadFile(seccompFile)
+				b, err := o.inv.readFile(seccompFile)
 				if err != nil {
 					return fmt.Errorf("--seccomp-policy: %v", err)
 				}
@@ -299,27 +367,36 @@ func IsNsjail(args []string) bool {
 }
 
 // Run is `pycage run ARGS` (ARGS without "run"; no nsjail config, see
-// IsNsjail) and returns pycage's exit code.
+// IsNsjail) of this process and returns pycage's exit code. With
+// PYCAGE_DAEMON set, the daemon at that socket runs it (client.go).
 func Run(args []string) int {
+	if sock := os.Getenv(DaemonEnv); sock != "" {
+		return runViaDaemon(sock, args)
+	}
+	return RunWith(*coldInvocation(args))
+}
+
+// RunWith is `pycage run` of inv and returns pycage's exit code.
+func RunWith(inv Invocation) int {
 	spec := jail.DefaultSpec(nil)
-	var o runOptions
+	o := runOptions{inv: &inv}
 	fs, finish := newRunFlags(spec, &o)
 	fs.Usage = func() {}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(inv.Args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stdout)
-			fmt.Println("usage: pycage run [flags] -- CMD ARGS...")
+			fs.SetOutput(inv.Stdout)
+			fmt.Fprintln(inv.Stdout, "usage: pycage run [flags] -- CMD ARGS...")
 			fs.PrintDefaults()
 			return 0
 		}
-		fmt.Fprintf(os.Stderr, "pycage run: %v\n", err)
+		fmt.Fprintf(inv.Stderr, "pycage run: %v\n", err)
 		return jail.ExitSetup
 	}
 	if o.listRuntimes {
 		return listRuntimes(&o)
 	}
 	if err := finish(); err != nil {
-		fmt.Fprintf(os.Stderr, "pycage run: %v\n", err)
+		fmt.Fprintf(inv.Stderr, "pycage run: %v\n", err)
 		return jail.ExitSetup
 	}
 	spec.Args = fs.Args()
@@ -332,33 +409,65 @@ func Run(args []string) int {
 		}
 	}
 	if len(spec.Args) == 0 {
-		fmt.Fprintln(os.Stderr, "pycage run: no command given (usage: pycage run [flags] -- CMD ARGS...)")
+		fmt.Fprintln(inv.Stderr, "pycage run: no command given (usage: pycage run [flags] -- CMD ARGS...)")
 		return jail.ExitSetup
 	}
 	if filepath.IsAbs(spec.Args[0]) {
 		spec.AddInterpreter(spec.Args[0])
 	}
-	return RunSpecIO(spec, jail.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, o.report, o.quiet)
+	return inv.runSpec(spec, jail.IO{Stdin: reader(inv.Stdin), Stdout: writer(inv.Stdout), Stderr: writer(inv.Stderr)}, o.report, o.quiet)
 }
 
-// RunSpecIO runs a Spec, relaying pycage's SIGTERM/SIGINT/SIGHUP/SIGQUIT to
-// the command, and returns pycage's exit code. The caller exits then: the
-// signals stay caught.
+// reader and writer keep a nil *os.File a nil interface (jail.IO: nil is
+// /dev/null, discarded output).
+func reader(f *os.File) io.Reader {
+	if f == nil {
+		return nil
+	}
+	return f
+}
+
+func writer(f *os.File) io.Writer {
+	if f == nil {
+		return nil
+	}
+	return f
+}
+
+// RunSpecIO runs a Spec in this process (nsjail mode), relaying pycage's
+// SIGTERM/SIGINT/SIGHUP/SIGQUIT to the command, and returns pycage's exit
+// code. The caller exits then: the signals stay caught.
 func RunSpecIO(spec *jail.Spec, stdio jail.IO, reportPath string, quiet bool) int {
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
-	stdio.Signals = sigs
+	return coldInvocation(nil).runSpec(spec, stdio, reportPath, quiet)
+}
+
+// runSpec runs spec with stdio (its Signals are inv's) and reports as
+// `pycage run` does: --report, pycage's messages on inv.Stderr, the exit
+// code.
+func (inv *Invocation) runSpec(spec *jail.Spec, stdio jail.IO, reportPath string, quiet bool) int {
+	if inv.notify != nil {
+		inv.notify()
+	}
+	stdio.Signals = inv.Signals
+	ctx := inv.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	runner := inv.Runner
+	if runner == nil {
+		runner = jail.Run
+	}
 	mark("jail.Run")
-	res, err := jail.Run(context.Background(), spec, stdio)
+	res, err := runner(ctx, spec, stdio)
 	mark("jail.Run returned")
 	// No signal.Stop: pycage exits right after the run (both callers), and
 	// Stop costs as much as Notify, a round trip per signal. A signal from
 	// here on is dropped instead of killing pycage, whose command is done.
 	if reportPath != "" {
-		writeReport(reportPath, res)
+		inv.writeReport(reportPath, res)
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "pycage: %v\n", err)
+		fmt.Fprintf(inv.Stderr, "pycage: %v\n", err)
 		var se *jail.SetupError
 		if errors.As(err, &se) {
 			return se.ExitCode
@@ -366,12 +475,12 @@ func RunSpecIO(spec *jail.Spec, stdio jail.IO, reportPath string, quiet bool) in
 		return jail.ExitSetup
 	}
 	if !quiet && len(res.Weakened) > 0 {
-		fmt.Fprintf(os.Stderr, "pycage: warning: not enforced on this host (--allow-weaker): %s\n", strings.Join(res.Weakened, ", "))
+		fmt.Fprintf(inv.Stderr, "pycage: warning: not enforced on this host (--allow-weaker): %s\n", strings.Join(res.Weakened, ", "))
 	}
 	if !quiet {
 		switch res.Reason {
 		case jail.ReasonWallTimeout, jail.ReasonCPUTimeout, jail.ReasonOOM, jail.ReasonOutputLimit, jail.ReasonPidsLimit:
-			fmt.Fprintf(os.Stderr, "pycage: run stopped: %s\n", res.Reason)
+			fmt.Fprintf(inv.Stderr, "pycage: run stopped: %s\n", res.Reason)
 		}
 	}
 	return res.ExitCode
@@ -423,15 +532,15 @@ func toReport(res *jail.Result) reportJSON {
 	}
 }
 
-func writeReport(path string, res *jail.Result) {
+func (inv *Invocation) writeReport(path string, res *jail.Result) {
 	b, _ := json.Marshal(toReport(res))
 	b = append(b, '\n')
 	if path == "-" {
-		os.Stderr.Write(b)
+		inv.Stderr.Write(b)
 		return
 	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		fmt.Fprintf(os.Stderr, "pycage: write report %s: %v\n", path, err)
+	if err := os.WriteFile(inv.path(path), b, 0o644); err != nil {
+		fmt.Fprintf(inv.Stderr, "pycage: write report %s: %v\n", path, asGiven(err, path))
 	}
 }
 
@@ -451,7 +560,7 @@ type runtimesFile struct {
 func loadRuntimeSet(o *runOptions) (*runtimes.Set, error) {
 	var f runtimesFile
 	if o.runtimesConfig != "" {
-		b, err := os.ReadFile(o.runtimesConfig)
+		b, err := o.inv.readFile(o.runtimesConfig)
 		if err != nil {
 			return nil, fmt.Errorf("--runtimes-config: %v", err)
 		}
@@ -490,7 +599,7 @@ func selectRuntime(o *runOptions) (*runtimes.Runtime, error) {
 func listRuntimes(o *runOptions) int {
 	set, err := loadRuntimeSet(o)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "pycage run: %v\n", err)
+		fmt.Fprintf(o.inv.Stderr, "pycage run: %v\n", err)
 		return jail.ExitSetup
 	}
 	for _, rt := range set.List() {
@@ -504,7 +613,7 @@ func listRuntimes(o *runOptions) int {
 		if rt.Problem != "" {
 			line += " UNUSABLE: " + rt.Problem
 		}
-		fmt.Println(line)
+		fmt.Fprintln(o.inv.Stdout, line)
 	}
 	return 0
 }
