@@ -3,6 +3,7 @@
 //	pycage run [flags] -- CMD ARGS...     run one command (see `pycage run --help`)
 //	pycage --config sandbox.cfg -- CMD    run an nsjail config (nsjail-compatible flags)
 //	pycage serve [flags]                  the HTTP evaluation service
+//	pycage daemon --socket PATH           prepared jails for pycage run (PYCAGE_DAEMON=PATH)
 //	pycage version
 package main
 
@@ -38,6 +39,8 @@ func realMain(args []string) int {
 		return runcmd.Run(args[1:])
 	case "serve":
 		return cmdServe(args[1:])
+	case "daemon":
+		return cmdDaemon(args[1:])
 	case "version", "--version":
 		fmt.Println("pycage", version)
 		return 0
@@ -59,6 +62,7 @@ func usage() {
   pycage run [flags] -- CMD ARGS...     run a command (pycage run --help for flags)
   pycage --config FILE [flags] -- CMD   run with an nsjail config and nsjail flags
   pycage serve [flags]                  HTTP evaluation service (snekbox-compatible /eval, /v1/run)
+  pycage daemon --socket PATH [flags]   prepared jails for pycage run with PYCAGE_DAEMON=PATH
   pycage version
 
 Exit codes: the command's own, 128+N when it was killed by signal N,
