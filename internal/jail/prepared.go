@@ -141,7 +141,6 @@ func (p *Prepared) Run(ctx context.Context, args, env []string, execPath string,
 		res.Reason, res.Error, res.ExitCode = ReasonSetupError, e.Msg, e.ExitCode
 		return res, e
 	}
-	defer r.cleanup()
 	r.start = func(in, out, errw *os.File) (jailProc, *SetupError) {
 		if err := p.proc.sendRequest(req, in, out, errw); err != nil {
 			p.proc.kill()
@@ -154,8 +153,30 @@ func (p *Prepared) Run(ctx context.Context, args, env []string, execPath string,
 		r.tl.add("parent: request sent", time.Time{})
 		return p.proc, nil
 	}
-	return r.run(ctx, r.prep.filter, stdio)
+	r.background = true
+	res, err := r.run(ctx, r.prep.filter, stdio)
+	if r.teardown == nil {
+		r.cleanup()
+		return res, err
+	}
+	// The outcome is final; PID 1's end, the pid namespace's teardown
+	// and the cgroups' removal need not delay the answer.
+	teardowns.Add(1)
+	go func() {
+		defer teardowns.Done()
+		r.teardown()
+		r.cleanup()
+	}()
+	return res, err
 }
+
+var teardowns sync.WaitGroup
+
+// WaitTeardowns waits until every finished prepared run is torn down:
+// PID 1 reaped, the jail's fds closed, its cgroups removed. Prepared.Run
+// returns before that (its outcome is final once PID 1 reports the
+// command's end, after it reaped every other process of the jail).
+func WaitTeardowns() { teardowns.Wait() }
 
 // Close destroys a prepared jail that was not run (a no-op after Run).
 func (p *Prepared) Close() {

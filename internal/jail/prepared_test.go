@@ -67,6 +67,7 @@ func TestPreparedBasics(t *testing.T) {
 		if res.Reason != ReasonExited || res.ExitCode != 3 || out.String() != "out\nin\n65534\nbar zero one two\n" || errb.String() != "err\n" {
 			t.Fatalf("%+v out %q err %q", res, out.String(), errb.String())
 		}
+		WaitTeardowns()
 		jailGone(t, dirs)
 		if _, err := p.Run(context.Background(), spec.Args, spec.Env, "", IO{}); err == nil {
 			t.Fatal("a prepared jail ran twice")
@@ -229,5 +230,41 @@ func TestPreparedLargeRequest(t *testing.T) {
 	res, err = p.Run(context.Background(), []string{"true", strings.Repeat("y", rawReqMax)}, env, "", IO{})
 	if err == nil || !strings.Contains(err.Error(), "too large for a prepared jail") || res.ExitCode != ExitSetup {
 		t.Fatalf("too large: %v %+v", err, res)
+	}
+}
+
+// TestPreparedFilterOrder: with the default policy the command's process
+// waits for its request after its seccomp filter is installed (the
+// filter allows the receive); with a policy that refuses recvmsg it waits
+// before it, and the command still runs under that policy.
+func TestPreparedFilterOrder(t *testing.T) {
+	needRoot(t)
+	recvAt := func(p *Prepared) string {
+		prog := p.proc.prog
+		switch {
+		case prog.ops[prog.recvAfter].nr == macroRecvReq && prog.ops[prog.recvBefore].nr == macroNop:
+			return "after"
+		case prog.ops[prog.recvBefore].nr == macroRecvReq && prog.ops[prog.recvAfter].nr == macroNop:
+			return "before"
+		}
+		return "broken"
+	}
+	spec := DefaultSpec([]string{"true"})
+	p := prepare1(t, spec)
+	if at := recvAt(p); at != "after" {
+		t.Errorf("default policy: receive %s the filter", at)
+	}
+	if res, err := p.Run(context.Background(), []string{"true"}, spec.Env, "", IO{}); err != nil || res.ExitCode != 0 {
+		t.Fatalf("default policy: %v %+v", err, res)
+	}
+	spec.Seccomp = &Seccomp{Policy: "ERRNO(1) { recvmsg }\nDEFAULT ALLOW\n"}
+	p = prepare1(t, spec)
+	if at := recvAt(p); at != "before" {
+		t.Errorf("policy refusing recvmsg: receive %s the filter", at)
+	}
+	var out bytes.Buffer
+	res, err := p.Run(context.Background(), []string{"python3", "-c", "import socket\na, b = socket.socketpair()\ntry:\n a.recvmsg(1)\nexcept OSError as e: print(e.errno)"}, spec.Env, "", IO{Stdout: &out})
+	if err != nil || res.ExitCode != 0 || strings.TrimSpace(out.String()) != "1" {
+		t.Fatalf("policy refusing recvmsg: %v %+v %q", err, res, out.String())
 	}
 }

@@ -437,6 +437,11 @@ type runner struct {
 	// start replaces the spawn (startRaw, startGo): a prepared jail's
 	// command gets its request.
 	start func(stdin, stdout, stderr *os.File) (jailProc, *SetupError)
+	// background: run returns as soon as the outcome is final (PID 1's
+	// exit record) and leaves teardown (set then) for the caller to run
+	// after it: reap PID 1, close its fds. Raw path only.
+	background bool
+	teardown   func()
 
 	mu       sync.Mutex
 	reason   Reason // why we stopped the run, if we did
@@ -594,7 +599,12 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 		return fail(startErr)
 	}
 	r.tl.add("parent: init spawned", time.Time{})
-	defer proc.release()
+	bgTeardown := false
+	defer func() {
+		if !bgTeardown {
+			proc.release()
+		}
+	}()
 
 	var started, tExit time.Time
 	var exitMsg *report
@@ -647,6 +657,11 @@ loop:
 				mm := m
 				exitMsg = &mm
 				tExit = time.Now()
+				if r.background && r.raw && setupMsg == nil {
+					// PID 1 reports once every other process of the
+					// jail is reaped: the outcome is final.
+					break loop
+				}
 			}
 		case <-beginCh:
 			beginCh = nil
@@ -671,7 +686,18 @@ loop:
 			}
 		}
 	}
-	waitErr := proc.wait()
+	var waitErr error
+	if r.background && exitMsg != nil && r.raw {
+		bgTeardown = true
+		r.teardown = func() {
+			proc.wait()
+			proc.release()
+			for range proc.reports() {
+			}
+		}
+	} else {
+		waitErr = proc.wait()
+	}
 	close(r.done)
 	end := time.Now()
 	if beginCh != nil && exitMsg != nil {
@@ -690,7 +716,7 @@ loop:
 	}
 	copiers.Wait()
 	tCopied := time.Now()
-	if r.group != nil {
+	if r.group != nil && !bgTeardown {
 		r.group.Kill()
 	}
 

@@ -1,7 +1,6 @@
 package seccomp
 
 import (
-	"encoding/binary"
 	"testing"
 
 	"golang.org/x/net/bpf"
@@ -14,19 +13,8 @@ type data struct {
 	args [6]uint64
 }
 
-// bytes lays out seccomp_data for golang.org/x/net/bpf's VM, which loads
-// words big-endian (network order): each 32-bit field is stored
-// big-endian so the VM reads the value the kernel would read natively.
-func (d data) bytes() []byte {
-	b := make([]byte, 64)
-	binary.BigEndian.PutUint32(b[0:], d.nr)
-	binary.BigEndian.PutUint32(b[4:], d.arch)
-	for i, a := range d.args {
-		binary.BigEndian.PutUint32(b[16+8*i:], uint32(a))
-		binary.BigEndian.PutUint32(b[20+8*i:], uint32(a>>32))
-	}
-	return b
-}
+// bytes lays out seccomp_data for x/net/bpf's VM (seccompData).
+func (d data) bytes() []byte { return seccompData(d.nr, d.arch, d.args) }
 
 func newVM(t testing.TB, f *Filter) *bpf.VM {
 	t.Helper()
