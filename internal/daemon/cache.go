@@ -23,6 +23,10 @@ type Cache struct {
 	logf              func(format string, a ...any)
 	// prepare is jail.Prepare (a test may count calls).
 	prepare func(*jail.Spec) (*jail.Prepared, error)
+	// Failed Prepares of a key are retried only on a later request for
+	// it, and not before retryMin (doubling per consecutive failure, at
+	// most retryMax).
+	retryMin, retryMax time.Duration
 
 	mu      sync.Mutex
 	entries map[string]*entry
@@ -63,13 +67,6 @@ func (s CacheStats) String() string {
 		s.Hits, s.Misses, s.NotPreparable, s.Prepared, s.PrepareFailed, s.Evicted, s.Specs, s.Ready)
 }
 
-// Failed Prepares of a key are retried only on a later request for it, and
-// not before this backoff (doubling per consecutive failure).
-const (
-	retryMin = time.Second
-	retryMax = time.Minute
-)
-
 // NewCache returns a cache of perSpec prepared jails for each of at most
 // maxSpecs specs. perSpec 0 prepares nothing (every run is cold).
 func NewCache(perSpec, maxSpecs int, logf func(format string, a ...any)) (*Cache, error) {
@@ -82,7 +79,8 @@ func NewCache(perSpec, maxSpecs int, logf func(format string, a ...any)) (*Cache
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	return &Cache{perSpec: perSpec, maxSpecs: maxSpecs, logf: logf, prepare: jail.Prepare, entries: map[string]*entry{}}, nil
+	return &Cache{perSpec: perSpec, maxSpecs: maxSpecs, logf: logf, prepare: jail.Prepare,
+		retryMin: time.Second, retryMax: time.Minute, entries: map[string]*entry{}}, nil
 }
 
 // Run runs spec: in a prepared jail of its key if one is ready, else cold
@@ -186,9 +184,9 @@ func (c *Cache) fill(e *entry) {
 		if err != nil {
 			c.st.PrepareFailed++
 			e.fails++
-			backoff := retryMax
+			backoff := c.retryMax
 			if e.fails < 8 {
-				backoff = min(retryMin<<(e.fails-1), retryMax)
+				backoff = min(c.retryMin<<(e.fails-1), c.retryMax)
 			}
 			e.retryAt = time.Now().Add(backoff)
 			e.filling = false

@@ -441,8 +441,11 @@ func (s *Server) serveConn(cn *conn) {
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
-		s.cfg.Logf("%s: %v while waiting for a run slot", who, context.Cause(ctx))
-		cn.c.Write(wire.Exit(jail.ExitSetup))
+		if cause := context.Cause(ctx); !errors.Is(cause, errClientGone) {
+			refuse("%v", cause) // a protocol error, before the run started
+			return
+		}
+		s.cfg.Logf("%s: the client disconnected while waiting for a run slot", who)
 		return
 	case <-s.stopping:
 		refuse("shutting down: the run did not start")

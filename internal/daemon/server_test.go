@@ -1,0 +1,460 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pycage/pycage/internal/daemon/wire"
+	"golang.org/x/sys/unix"
+)
+
+// startServer serves handler on a socket in a temporary directory; the
+// server is shut down at the end of the test.
+func startServer(t *testing.T, maxRuns int, handler Handler) (*Server, *logs) {
+	t.Helper()
+	l := &logs{}
+	s, err := Listen(Config{Socket: filepath.Join(t.TempDir(), "d.sock"), MaxRuns: maxRuns, Handler: handler, Logf: l.logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve() }()
+	t.Cleanup(func() {
+		force := make(chan struct{})
+		close(force)
+		s.Shutdown(0, force)
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return s, l
+}
+
+type logs struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logs) logf(format string, a ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, strings.TrimSpace(fmt.Sprintf(format, a...)))
+}
+
+func (l *logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+// client is a test client: its stdio are pipes.
+type client struct {
+	t                   *testing.T
+	c                   *net.UnixConn
+	stdinW              *os.File
+	stdoutR, stderrR    *os.File
+	stdin, stdout, errw *os.File // the ends sent to the daemon
+	cwd                 int
+}
+
+func dial(t *testing.T, sock string) *client {
+	t.Helper()
+	c, err := net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: sock, Net: "unixpacket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &client{t: t, c: c}
+	var w *os.File
+	cl.stdin, cl.stdinW, _ = os.Pipe()
+	cl.stdoutR, w, _ = os.Pipe()
+	cl.stdout = w
+	cl.stderrR, w, _ = os.Pipe()
+	cl.errw = w
+	cl.cwd, err = unix.Open(t.TempDir(), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, _ := c.SyscallConn()
+	rc.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, wire.SndBuf) })
+	t.Cleanup(cl.close)
+	return cl
+}
+
+func (cl *client) close() {
+	cl.c.Close()
+	for _, f := range []*os.File{cl.stdin, cl.stdinW, cl.stdoutR, cl.stdout, cl.stderrR, cl.errw} {
+		f.Close()
+	}
+	unix.Close(cl.cwd)
+}
+
+// send sends payload with fds (nil: the client's 4).
+func (cl *client) send(payload []byte, fds []int) {
+	cl.t.Helper()
+	if fds == nil {
+		fds = []int{int(cl.stdin.Fd()), int(cl.stdout.Fd()), int(cl.errw.Fd()), cl.cwd}
+	}
+	if _, _, err := cl.c.WriteMsgUnix(payload, unix.UnixRights(fds...), nil); err != nil {
+		cl.t.Fatalf("send the request: %v", err)
+	}
+}
+
+func (cl *client) request(args, env []string) {
+	cl.t.Helper()
+	b, err := wire.EncodeRequest(args, env)
+	if err != nil {
+		cl.t.Fatal(err)
+	}
+	cl.send(b, nil)
+}
+
+// exit reads the answer: the exit code, or -1 when the connection ends
+// without one.
+func (cl *client) exit() int {
+	cl.t.Helper()
+	cl.c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	b := make([]byte, 16)
+	n, err := cl.c.Read(b)
+	if err == io.EOF || n == 0 {
+		return -1
+	}
+	if err != nil {
+		cl.t.Fatalf("read the answer: %v", err)
+	}
+	code, err := wire.DecodeExit(b[:n])
+	if err != nil {
+		cl.t.Fatal(err)
+	}
+	return code
+}
+
+// output closes the client's own ends and reads what the daemon wrote to
+// the stream (EOF comes only once the daemon closed its copy).
+func (cl *client) output(r *os.File) string {
+	cl.t.Helper()
+	cl.stdout.Close()
+	cl.errw.Close()
+	r.SetReadDeadline(time.Now().Add(30 * time.Second))
+	b, err := io.ReadAll(r)
+	if err != nil {
+		cl.t.Fatalf("read the client's output: %v (does the daemon still hold the fd?)", err)
+	}
+	return string(b)
+}
+
+func TestServerRequest(t *testing.T) {
+	var got *Request
+	s, _ := startServer(t, 4, func(ctx context.Context, r *Request) int {
+		got = r
+		r.Stdout.WriteString("to stdout\n")
+		r.Stderr.WriteString("to stderr\n")
+		return 7
+	})
+	cl := dial(t, s.cfg.Socket)
+	cl.request([]string{"--", "true"}, []string{"A=1", "B=2"})
+	if code := cl.exit(); code != 7 {
+		t.Fatalf("exit %d, want 7", code)
+	}
+	if out, errs := cl.output(cl.stdoutR), cl.output(cl.stderrR); out != "to stdout\n" || errs != "to stderr\n" {
+		t.Fatalf("stdout %q stderr %q", out, errs)
+	}
+	dir, _ := os.Readlink("/proc/self/fd/" + strconv.Itoa(cl.cwd))
+	if strings.Join(got.Args, " ") != "-- true" || strings.Join(got.Env, " ") != "A=1 B=2" || got.Dir != dir || got.UID != os.Geteuid() || got.PID != os.Getpid() {
+		t.Fatalf("request %+v, want dir %s", got, dir)
+	}
+	// (output reads to EOF: the server closed its copies of the stdio
+	// fds, which it must do before the answer.)
+	if st := s.Stats(); st.Runs != 1 || st.Refused != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestServerRejects(t *testing.T) {
+	var calls atomic.Int64
+	s, l := startServer(t, 4, func(ctx context.Context, r *Request) int { calls.Add(1); return 0 })
+	good, _ := wire.EncodeRequest([]string{"--", "true"}, nil)
+	cases := []struct {
+		name    string
+		payload []byte
+		fds     func(cl *client) []int
+		msg     string
+	}{
+		{"3 fds", good, func(cl *client) []int { return []int{int(cl.stdin.Fd()), int(cl.stdout.Fd()), int(cl.errw.Fd())} }, "carries 3 fds, want 4"},
+		{"5 fds", good, func(cl *client) []int {
+			return []int{int(cl.stdin.Fd()), int(cl.stdout.Fd()), int(cl.errw.Fd()), cl.cwd, cl.cwd}
+		}, "carries 5 fds, want 4"},
+		{"magic", []byte("PCR9\x00\x00\x00\x00\x00\x00\x00\x00"), nil, `not "PCR1"`},
+		{"counts", []byte("PCR1\x02\x00\x00\x00\x00\x00\x00\x00a\x00"), nil, "holds 1 strings"},
+		{"cwd not a dir", good, func(cl *client) []int {
+			return []int{int(cl.stdin.Fd()), int(cl.stdout.Fd()), int(cl.errw.Fd()), int(cl.stdin.Fd())}
+		}, "is not a directory"},
+		{"too large", append(good, make([]byte, wire.MaxRequest)...), nil, "larger than 196608 bytes"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cl := dial(t, s.cfg.Socket)
+			var fds []int
+			if c.fds != nil {
+				fds = c.fds(cl)
+			}
+			cl.send(c.payload, fds)
+			if code := cl.exit(); code != 125 {
+				t.Fatalf("exit %d, want 125", code)
+			}
+			if msg := cl.output(cl.stderrR); !strings.HasPrefix(msg, "pycage daemon: ") || !strings.Contains(msg, c.msg) || strings.Count(msg, "\n") != 1 {
+				t.Fatalf("stderr %q, want one line with %q", msg, c.msg)
+			}
+		})
+	}
+	if calls.Load() != 0 {
+		t.Fatalf("the handler ran %d times", calls.Load())
+	}
+	if st := s.Stats(); st.Refused != int64(len(cases)) || st.Runs != 0 {
+		t.Fatalf("stats %+v\n%s", st, l)
+	}
+	// A connection closed before its request is no run and no refusal.
+	cl := dial(t, s.cfg.Socket)
+	cl.c.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(l.String(), "connection closed before its request") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log of the closed connection:\n%s", l)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestServerSignals(t *testing.T) {
+	var cause atomic.Value
+	s, _ := startServer(t, 4, func(ctx context.Context, r *Request) int {
+		r.Stdout.WriteString("started\n")
+		select {
+		case sig := <-r.Signals:
+			return 100 + int(sig.(syscall.Signal))
+		case <-ctx.Done():
+			cause.Store(context.Cause(ctx))
+			return 3
+		}
+	})
+	cl := dial(t, s.cfg.Socket)
+	cl.request(nil, nil)
+	cl.c.Write(wire.Signal(int(syscall.SIGTERM)))
+	if code := cl.exit(); code != 115 {
+		t.Fatalf("exit %d, want 115 (SIGTERM relayed)", code)
+	}
+	// A signal pycage run does not relay is a protocol error: the run is
+	// cancelled, the answer 125 with the reason on stderr.
+	cl = dial(t, s.cfg.Socket)
+	cl.request(nil, nil)
+	cl.c.Write(wire.Signal(int(syscall.SIGKILL)))
+	if code := cl.exit(); code != 125 {
+		t.Fatalf("exit %d, want 125", code)
+	}
+	if msg := cl.output(cl.stderrR); !strings.Contains(msg, "signal 9 is not one pycage run relays") {
+		t.Fatalf("stderr %q", msg)
+	}
+	// (The error may also have come before the run started.)
+	if c, _ := cause.Load().(error); c != nil && !strings.Contains(c.Error(), "protocol error") {
+		t.Fatalf("cause %v", c)
+	}
+}
+
+func TestServerClientGone(t *testing.T) {
+	started := make(chan struct{})
+	causes := make(chan error, 1)
+	s, l := startServer(t, 4, func(ctx context.Context, r *Request) int {
+		close(started)
+		<-ctx.Done()
+		causes <- context.Cause(ctx)
+		return 137
+	})
+	cl := dial(t, s.cfg.Socket)
+	cl.request(nil, nil)
+	<-started
+	cl.c.Close()
+	select {
+	case c := <-causes:
+		if !errors.Is(c, errClientGone) {
+			t.Fatalf("cause %v", c)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the run was not cancelled when its client went away")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for s.Stats().Canceled != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v\n%s", s.Stats(), l)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestServerMaxRuns(t *testing.T) {
+	var active, most atomic.Int64
+	gate := make(chan struct{})
+	s, _ := startServer(t, 2, func(ctx context.Context, r *Request) int {
+		n := active.Add(1)
+		defer active.Add(-1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		<-gate
+		return 5
+	})
+	const clients = 6
+	cls := make([]*client, clients)
+	for i := range cls {
+		cls[i] = dial(t, s.cfg.Socket)
+		cls[i].request(nil, nil)
+	}
+	// Let every request arrive, with two runs going.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s.mu.Lock()
+		n := len(s.conns)
+		s.mu.Unlock()
+		if n == clients && active.Load() == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections, %d runs", n, active.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(gate)
+	for i, cl := range cls {
+		if code := cl.exit(); code != 5 {
+			t.Fatalf("client %d: exit %d", i, code)
+		}
+	}
+	if most.Load() != 2 {
+		t.Fatalf("%d runs at once, want at most (and here exactly) 2", most.Load())
+	}
+}
+
+func TestServerShutdown(t *testing.T) {
+	started := make(chan struct{})
+	causes := make(chan error, 1)
+	l := &logs{}
+	s, err := Listen(Config{Socket: filepath.Join(t.TempDir(), "d.sock"), MaxRuns: 1, Logf: l.logf,
+		Handler: func(ctx context.Context, r *Request) int {
+			close(started)
+			<-ctx.Done()
+			causes <- context.Cause(ctx)
+			return 9
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve() }()
+	running := dial(t, s.cfg.Socket)
+	running.request(nil, nil)
+	<-started
+	waiting := dial(t, s.cfg.Socket)
+	waiting.request(nil, nil)
+	// The waiting request is in (it holds a connection) before shutdown.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s.mu.Lock()
+		n := len(s.conns)
+		s.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("second connection not accepted")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	force := make(chan struct{})
+	shut := make(chan struct{})
+	go func() { s.Shutdown(time.Hour, force); close(shut) }()
+	// Not started: refused with the reason.
+	if code := waiting.exit(); code != 125 {
+		t.Fatalf("waiting client: exit %d", code)
+	}
+	if msg := waiting.output(waiting.stderrR); msg != "pycage daemon: shutting down: the run did not start\n" {
+		t.Fatalf("waiting client: %q", msg)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if _, err := os.Lstat(s.cfg.Socket); err == nil {
+		t.Fatal("the socket is still there")
+	}
+	if _, err := net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: s.cfg.Socket, Net: "unixpacket"}); err == nil {
+		t.Fatal("a new connection was accepted after Shutdown")
+	}
+	select {
+	case <-shut:
+		t.Fatal("Shutdown returned with a run going")
+	default:
+	}
+	close(force)
+	if c := <-causes; !errors.Is(c, errShutdown) {
+		t.Fatalf("cause %v", c)
+	}
+	if code := running.exit(); code != 9 {
+		t.Fatalf("running client: exit %d", code)
+	}
+	<-shut
+}
+
+func TestListen(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "d.sock")
+	h := func(ctx context.Context, r *Request) int { return 0 }
+	s, err := Listen(Config{Socket: sock, MaxRuns: 1, Handler: h, Logf: func(string, ...any) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve()
+	fi, err := os.Lstat(sock)
+	if err != nil || fi.Mode().Type() != os.ModeSocket || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode %v %v", fi.Mode(), err)
+	}
+	if _, err := Listen(Config{Socket: sock, MaxRuns: 1, Handler: h}); err == nil || !strings.Contains(err.Error(), "a daemon already answers there") {
+		t.Fatalf("second Listen on a live socket: %v", err)
+	}
+	s.Shutdown(0, nil)
+
+	// A stale socket file (nobody listens) is replaced.
+	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.SetUnlinkOnClose(false)
+	ln.Close()
+	l := &logs{}
+	s, err = Listen(Config{Socket: sock, MaxRuns: 1, Handler: h, Logf: l.logf})
+	if err != nil || !strings.Contains(l.String(), "removed the stale socket") {
+		t.Fatalf("stale socket: %v %s", err, l)
+	}
+	s.Shutdown(0, nil)
+
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, []byte("x"), 0o644)
+	if _, err := Listen(Config{Socket: file, MaxRuns: 1, Handler: h}); err == nil || !strings.Contains(err.Error(), "exists and is not a socket") {
+		t.Fatalf("regular file: %v", err)
+	}
+	long := "/tmp/" + strings.Repeat("x", 120)
+	if _, err := Listen(Config{Socket: long, MaxRuns: 1, Handler: h}); err == nil || !strings.Contains(err.Error(), "longer than 107 bytes") {
+		t.Fatalf("long path: %v", err)
+	}
+}
