@@ -230,8 +230,16 @@ func TestDaemonReports(t *testing.T) {
 		if lim := rep["limits"].(map[string]any); lim["time_limit"] != 0.3 {
 			t.Fatalf("daemon %v: limits %v", who != nil, lim)
 		}
-		r = who.run(t, dir, "", nil, "run", "--report", "-", "--", "sh", "-c", "exit 4")
+		// --report - : the report, then pycage's message, on stderr.
+		r = who.run(t, dir, "", nil, "run", "--time-limit", "300ms", "--report", "-", "--", "sleep", "5")
 		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+		rep = nil
+		if r.code != 137 || len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &rep) != nil || rep["reason"] != "wall-timeout" ||
+			lines[1] != "pycage: run stopped: wall-timeout" {
+			t.Fatalf("daemon %v: --report -: exit %d stderr %q", who != nil, r.code, r.stderr)
+		}
+		r = who.run(t, dir, "", nil, "run", "--report", "-", "--", "sh", "-c", "exit 4")
+		lines = strings.Split(strings.TrimSpace(r.stderr), "\n")
 		rep = nil
 		if r.code != 4 || len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &rep) != nil || rep["reason"] != "exited" || rep["exit_code"] != float64(4) {
 			t.Fatalf("daemon %v: --report -: exit %d stderr %q", who != nil, r.code, r.stderr)

@@ -237,7 +237,9 @@ func (c *Cache) Specs() []string {
 }
 
 // Close destroys every prepared jail, waits for the refills in progress
-// (their jails are closed too) and makes further Runs cold.
+// (their jails are closed too) and for the teardown of prepared runs that
+// ended (jail.WaitTeardowns: their cgroups are gone then), and makes
+// further Runs cold. Runs still going are not waited for.
 func (c *Cache) Close() {
 	c.mu.Lock()
 	c.closed = true
@@ -253,6 +255,7 @@ func (c *Cache) Close() {
 		p.Close()
 	}
 	c.wg.Wait()
+	jail.WaitTeardowns()
 }
 
 // describe names a spec in logs by its command (at most 60 bytes).

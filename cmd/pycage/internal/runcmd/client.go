@@ -65,6 +65,13 @@ func runViaDaemon(sock string, args []string) int {
 		if errors.Is(err, unix.EMSGSIZE) {
 			return fail("send the request (%d bytes): %v (SO_SNDBUF too small?)", len(payload), err)
 		}
+		if errors.Is(err, unix.EBADF) {
+			for i, name := range []string{"stdin", "stdout", "stderr"} {
+				if _, e := unix.FcntlInt(uintptr(i), unix.F_GETFD, 0); e != nil {
+					return fail("send the request: fd %d (%s) is not open", i, name)
+				}
+			}
+		}
 		return fail("send the request: %v", err)
 	}
 
