@@ -1,6 +1,7 @@
 // Command overhead measures the time `pycage run` adds to a command: it runs
 // each command bare and under pycage (once per spawn path, PYCAGE_SPAWN=raw,
-// rawfork and go), process start alone (an empty Go binary, `pycage
+// rawfork and go; with -daemon also through a `pycage daemon` it starts on
+// a temporary socket), process start alone (an empty Go binary, `pycage
 // version`, `pycage run --help`) and, with PYCAGE_T0 set, the timeline of
 // pycage's own process around jail.Run. Every command runs once per round,
 // in the same order, so that the machine's noise hits all of them alike;
@@ -12,11 +13,14 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -52,7 +56,7 @@ func timeRun(args []string, env []string, marks bool) (time.Duration, map[string
 	t0, m0 := time.Now(), mono()
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintf(os.Stderr, "%v: %v\n%s", args, err, stderr.Bytes())
-		os.Exit(1)
+		exit(1)
 	}
 	d, m1 := time.Since(t0), mono()
 	if !marks {
@@ -94,9 +98,24 @@ func main() {
 	jailrun := flag.String("jailrun", "", "also measure this engine-only driver (bench/jailrun) on the first spawn path")
 	empty := flag.String("empty", "", "also measure process start: this empty Go binary, `pycage version`, `pycage run --help`")
 	other := flag.String("compare", "", "also measure this second pycage binary (e.g. a build of an older commit) on the first spawn path, in the same rounds")
+	daemon := flag.Bool("daemon", false, "also measure runs through a `pycage daemon` (started here, on the first spawn path)")
+	goClient := flag.String("goclient", "", "with -daemon: also measure this build of pycage without the raw client (no -E) through the daemon")
 	flag.Parse()
 	paths := strings.Split(*modes, ",")
-	env := func(spawn string) []string { return append(os.Environ(), "PYCAGE_SPAWN="+spawn) }
+	var base []string // the environment, without PYCAGE_DAEMON
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "PYCAGE_DAEMON=") {
+			base = append(base, e)
+		}
+	}
+	env := func(spawn string) []string { return append(append([]string(nil), base...), "PYCAGE_SPAWN="+spawn) }
+	var sock, instant string
+	if *daemon {
+		sock = startDaemon(*bin, env(paths[0]))
+		defer stopDaemon()
+		instant = instantDaemon()
+		defer os.RemoveAll(filepath.Dir(instant))
+	}
 
 	var subs []*subject
 	add := func(s *subject) int { subs = append(subs, s); return len(subs) - 1 }
@@ -105,6 +124,13 @@ func main() {
 		add(&subject{table: "start", name: "empty Go binary", bare: trueIdx, argv: []string{*empty}})
 		add(&subject{table: "start", name: "pycage version", bare: trueIdx, argv: []string{*bin, "version"}})
 		add(&subject{table: "start", name: "pycage run --help", bare: trueIdx, argv: []string{*bin, "run", "--help"}})
+	}
+	if instant != "" {
+		ienv := append(env(paths[0]), "PYCAGE_DAEMON="+instant)
+		add(&subject{table: "start", name: "run, client only", bare: trueIdx, argv: []string{*bin, "run", "--", "/bin/true"}, env: ienv})
+		if *goClient != "" {
+			add(&subject{table: "start", name: "run, client only (Go client)", bare: trueIdx, argv: []string{*goClient, "run", "--", "/bin/true"}, env: ienv})
+		}
 	}
 	for _, c := range [][]string{{"/bin/true"}, {"/usr/bin/python3", "-S", "-c", "pass"}} {
 		bare := trueIdx
@@ -119,6 +145,13 @@ func main() {
 		}
 		if *jailrun != "" {
 			add(&subject{table: "overhead", name: fmt.Sprint(c), spawn: "engine-only(" + paths[0] + ")", bare: bare, argv: append([]string{*jailrun}, c...), env: env(paths[0])})
+		}
+		if sock != "" {
+			denv := append(env(paths[0]), "PYCAGE_DAEMON="+sock)
+			add(&subject{table: "overhead", name: fmt.Sprint(c), spawn: "daemon(" + paths[0] + ")", bare: bare, argv: append([]string{*bin, "run", "--"}, c...), env: denv})
+			if *goClient != "" {
+				add(&subject{table: "overhead", name: fmt.Sprint(c), spawn: "daemon, Go client", bare: bare, argv: append([]string{*goClient, "run", "--"}, c...), env: denv})
+			}
 		}
 	}
 	add(&subject{table: "timeline", name: "pycage run -- /bin/true", argv: []string{*bin, "run", "--", "/bin/true"}, env: env(paths[0]), marks: true})
@@ -141,7 +174,7 @@ func main() {
 		}
 	}
 
-	if *empty != "" {
+	if *empty != "" || instant != "" {
 		fmt.Printf("%-32s %10s %10s %18s\n", "process start (no jail)", "p50", "p90", "added p50 vs true")
 		for _, s := range subs {
 			if s.table == "start" {
@@ -160,6 +193,115 @@ func main() {
 			ms(pct(s.times, .5)), ms(pct(s.times, .9)), ms(pct(s.times, .5)-pct(b, .5)), ms(pct(s.times, .9)-pct(b, .9)))
 	}
 	timeline(subs, paths[0])
+}
+
+// daemonCmd is the `pycage daemon` of -daemon, running; daemonLog is
+// closed when its log (copied to stderr) ends.
+var (
+	daemonCmd *exec.Cmd
+	daemonLog chan struct{}
+)
+
+// startDaemon starts `bin daemon` on a socket in a temporary directory and
+// returns the socket once it listens.
+func startDaemon(bin string, env []string) string {
+	dir, err := os.MkdirTemp("", "pycage-overhead-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	sock := filepath.Join(dir, "d.sock")
+	r, w, err := os.Pipe()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	daemonCmd = exec.Command(bin, "daemon", "--socket", sock)
+	daemonCmd.Env, daemonCmd.Stderr = env, w
+	err = daemonCmd.Start()
+	w.Close()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pycage daemon: %v\n", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	listening := make(chan bool, 1)
+	daemonLog = make(chan struct{})
+	go func() {
+		defer close(daemonLog)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			fmt.Fprintln(os.Stderr, sc.Text())
+			if strings.Contains(sc.Text(), "listening on") {
+				listening <- true
+			}
+		}
+		listening <- false
+	}()
+	if !<-listening {
+		fmt.Fprintln(os.Stderr, "pycage daemon exited before it listened")
+		daemonCmd.Wait()
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	return sock
+}
+
+// instantDaemon serves a socket in a temporary directory, in this process,
+// that answers every request with 'X' 0 at once: `pycage run` through it
+// is the client's own cost (the "client only" rows).
+func instantDaemon() string {
+	dir, err := os.MkdirTemp("", "pycage-overhead-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		exit(1)
+	}
+	sock := filepath.Join(dir, "instant.sock")
+	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		exit(1)
+	}
+	go func() {
+		buf, oob := make([]byte, 196608), make([]byte, 256)
+		for {
+			c, err := ln.AcceptUnix()
+			if err != nil {
+				return
+			}
+			_, oobn, _, _, _ := c.ReadMsgUnix(buf, oob)
+			if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+				for _, m := range msgs {
+					fds, _ := unix.ParseUnixRights(&m)
+					for _, fd := range fds {
+						unix.Close(fd)
+					}
+				}
+			}
+			c.Write([]byte{'X', 0})
+			c.Close()
+		}
+	}()
+	return sock
+}
+
+// stopDaemon stops the daemon of startDaemon (SIGTERM: it destroys its
+// prepared jails and removes the socket) and removes its directory.
+func stopDaemon() {
+	if daemonCmd == nil {
+		return
+	}
+	daemonCmd.Process.Signal(syscall.SIGTERM)
+	daemonCmd.Wait()
+	<-daemonLog
+	os.RemoveAll(filepath.Dir(daemonCmd.Args[3]))
+	daemonCmd = nil
+}
+
+// exit stops the daemon and exits.
+func exit(code int) {
+	stopDaemon()
+	os.Exit(code)
 }
 
 // timeline splits `pycage run -- /bin/true` (and bench/jailrun) into the
