@@ -31,6 +31,11 @@ type Prepared struct {
 // program's stacks and arena), which must not be collected under it.
 var live sync.Map // *Prepared -> struct{}
 
+// ErrPreparedGone: Run found the prepared jail dead before it used
+// anything of the request (its PID 1 or its command's process was killed
+// from outside while it waited). The same request can run elsewhere.
+var ErrPreparedGone = errors.New("prepared jail: gone before its run (killed while it waited)")
+
 // ErrNotPreparable: the spec needs something a prepared jail cannot give
 // (see PrepareKey).
 var ErrNotPreparable = errors.New("this spec cannot be prepared ahead (Go spawn path, input or output files, or passed fds)")
@@ -131,6 +136,10 @@ func (p *Prepared) Run(ctx context.Context, args, env []string, execPath string,
 		return nil, errors.New("prepared jail: already used or closed")
 	}
 	defer live.Delete(p)
+	if !p.proc.alive() {
+		p.destroy()
+		return nil, ErrPreparedGone
+	}
 	r := p.r
 	r.spec.Args, r.spec.Env, r.spec.ExecPath = args, env, execPath
 	req, err := p.proc.prog.request(args, env, execPath)

@@ -268,3 +268,34 @@ func TestPreparedFilterOrder(t *testing.T) {
 		t.Fatalf("policy refusing recvmsg: %v %+v %q", err, res, out.String())
 	}
 }
+
+// TestPreparedGone: a prepared jail killed while it waits (PID 1, or the
+// command's process) gives ErrPreparedGone, with nothing of the request
+// used, and leaves nothing behind.
+func TestPreparedGone(t *testing.T) {
+	needRoot(t)
+	for _, victim := range []string{"PID 1", "command"} {
+		spec := DefaultSpec([]string{"true"})
+		p := prepare1(t, spec)
+		dirs := p.r.group.Dirs()
+		pid := p.proc.pid
+		if victim == "command" {
+			c, err := childPID(pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid = c
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		var out bytes.Buffer
+		res, err := p.Run(context.Background(), []string{"echo", "hi"}, spec.Env, "", IO{Stdout: &out})
+		if err != ErrPreparedGone || res != nil || out.Len() != 0 {
+			t.Errorf("%s killed: %v %+v %q", victim, err, res, out.String())
+		}
+		WaitTeardowns()
+		jailGone(t, dirs)
+	}
+}

@@ -1945,6 +1945,23 @@ func (p *rawProc) sendRequest(req []byte, in, out, errw *os.File) error {
 	return nil
 }
 
+// alive says whether a prepared jail still waits for its request: PID 1
+// has not exited (its pidfd is not readable) and the command's process
+// still holds its end of the request socket (no hang-up).
+func (p *rawProc) alive() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || p.reqW == nil {
+		return false
+	}
+	fds := []unix.PollFd{{Fd: int32(p.pidfd), Events: unix.POLLIN}, {Fd: int32(p.reqW.Fd()), Events: unix.POLLOUT}}
+	n, err := unix.Poll(fds, 0)
+	if err != nil {
+		return false
+	}
+	return n == 1 && fds[0].Revents == 0 && fds[1].Revents&(unix.POLLHUP|unix.POLLERR) == 0
+}
+
 func readFull(f *os.File, b []byte) (int, error) {
 	n := 0
 	for n < len(b) {
