@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -130,7 +131,13 @@ func (c *Cache) Run(ctx context.Context, spec *jail.Spec, stdio jail.IO) (*jail.
 		q.Close()
 	}
 	if p != nil {
-		return p.Run(ctx, spec.Args, spec.Env, spec.ExecPath, stdio)
+		res, err := p.Run(ctx, spec.Args, spec.Env, spec.ExecPath, stdio)
+		if !errors.Is(err, jail.ErrPreparedGone) {
+			return res, err
+		}
+		// Killed while it waited, before anything of this run was used:
+		// the run goes on cold, with the same outcome.
+		c.logf("a prepared jail of %s was gone when taken; the run is cold", e.desc)
 	}
 	return jail.Run(ctx, spec, stdio)
 }

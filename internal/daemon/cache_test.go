@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -220,5 +221,43 @@ func TestCacheNoPrepared(t *testing.T) {
 	}
 	if st := c.Stats(); st.Misses != 2 || st.Prepared != 0 || st.Specs != 0 {
 		t.Fatalf("--prepared 0: %v", st)
+	}
+}
+
+// TestCacheGoneJail: a prepared jail killed while it waited (its PID 1,
+// a child of this process named pycage-init) does not fail the run that
+// takes it: the run goes on cold, with the same output.
+func TestCacheGoneJail(t *testing.T) {
+	c := newCache(t, 1, 4)
+	spec := testSpec("h2", "/bin/sh", "-c", "echo $0", "one")
+	if out, _ := runIn(t, c, spec); out != "one\n" {
+		t.Fatalf("first run: %q", out)
+	}
+	waitReady(t, c, 1)
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", os.Getpid()))
+	killed := 0
+	for _, f := range tasks {
+		b, _ := os.ReadFile(f)
+		for _, s := range strings.Fields(string(b)) {
+			comm, _ := os.ReadFile("/proc/" + s + "/comm")
+			if strings.TrimSpace(string(comm)) == "pycage-init" {
+				pid, _ := strconv.Atoi(s)
+				if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
+					killed++
+				}
+			}
+		}
+	}
+	if killed != 1 {
+		t.Fatalf("killed %d prepared jails, want 1", killed)
+	}
+	time.Sleep(100 * time.Millisecond)
+	spec = testSpec("h2", "/bin/sh", "-c", "echo $0", "two")
+	out, res := runIn(t, c, spec)
+	if out != "two\n" || res.ExitCode != 0 {
+		t.Fatalf("run after the kill: %q %+v", out, res)
+	}
+	if st := c.Stats(); st.Hits != 1 {
+		t.Fatalf("the gone jail was not taken: %v", st)
 	}
 }
