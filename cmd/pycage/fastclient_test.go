@@ -371,6 +371,35 @@ func TestFastClientAnswers(t *testing.T) {
 	}
 }
 
+// TestFastClientBrokenStderr: an error line to a stderr nobody reads kills
+// both clients with SIGPIPE (the Go runtime's rule for fds 1 and 2; the
+// raw client leaves SIGPIPE as it found it and sends with MSG_NOSIGNAL).
+func TestFastClientBrokenStderr(t *testing.T) {
+	cls := clients(t)
+	sock := filepath.Join(t.TempDir(), "fake.sock")
+	fakeDaemon(t, sock, func(c *fakeConn) {}) // closes: connection lost
+	env := append(os.Environ(), "PYCAGE_DAEMON="+sock)
+	for _, cl := range cls {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		p, err := os.StartProcess(cl.bin, []string{cl.bin, "run", "--", "true"}, &os.ProcAttr{Env: env, Files: []*os.File{nil, nil, w}})
+		w.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := p.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ws := st.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGPIPE {
+			t.Errorf("%s client: %v, want killed by SIGPIPE", cl.name, st)
+		}
+	}
+}
+
 // TestFastClientAbstract: PYCAGE_DAEMON=@NAME is an abstract socket for
 // both clients (unix.SockaddrUnix's rule), named so in their errors.
 func TestFastClientAbstract(t *testing.T) {
