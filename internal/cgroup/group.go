@@ -114,6 +114,10 @@ type Group struct {
 	ufd     int
 	fdUsed  bool
 	acctFd  int
+	// statFDs are the files Stats reads, kept open from its first call
+	// (pread then gives the current values): a run's final Stats costs no
+	// path lookups when Stats ran once before (a prepared jail's group).
+	statFDs map[string]int
 	rmMu    sync.Mutex // serialises Remove
 	removed atomic.Bool
 }
@@ -595,6 +599,47 @@ func (g *Group) CPUUsage() (time.Duration, error) {
 	return time.Duration(v), nil
 }
 
+// readStat reads a file of Stats through an fd kept open (statFDs).
+func (g *Group) readStat(path string) (string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	fd, ok := g.statFDs[path]
+	if !ok {
+		if g.removed.Load() {
+			return "", &opError{"read", path, unix.ENOENT}
+		}
+		var err error
+		if fd, err = openRetry(path, unix.O_RDONLY|unix.O_CLOEXEC); err != nil {
+			return "", &opError{"read", path, err}
+		}
+		if g.statFDs == nil {
+			g.statFDs = map[string]int{}
+		}
+		g.statFDs[path] = fd
+	}
+	var buf [4096]byte
+	n, err := unix.Pread(fd, buf[:], 0)
+	for err == unix.EINTR {
+		n, err = unix.Pread(fd, buf[:], 0)
+	}
+	if err != nil {
+		return "", &opError{"read", path, err}
+	}
+	return string(buf[:n]), nil
+}
+
+func (g *Group) readStatInt(path string) (int64, error) {
+	s, err := g.readStat(path)
+	if err != nil {
+		return 0, err
+	}
+	v, err := parseSingleInt(s)
+	if err != nil {
+		return 0, &opError{"parse", path, err}
+	}
+	return v, nil
+}
+
 // Stats are the counters of a run.
 type Stats struct {
 	CPU            time.Duration
@@ -620,21 +665,21 @@ func (g *Group) Stats() (Stats, error) {
 	}
 	if p := g.mem; p != nil {
 		if p.h.v2 {
-			if v, err := readInt(p.dir + "/memory.peak"); err == nil {
+			if v, err := g.readStatInt(p.dir + "/memory.peak"); err == nil {
 				s.MemoryPeak = v
 			} else if !errors.Is(err, unix.ENOENT) { // memory.peak needs Linux 5.19
 				errs = append(errs, err)
 			}
 			// The leaves have no memcg of their own (prepareSplit): the
 			// run group's memory.events counts everything.
-			ev, err := readFile(p.dir + "/memory.events")
+			ev, err := g.readStat(p.dir + "/memory.events")
 			if err != nil {
 				errs = append(errs, err)
 			}
 			oom, max := parseMemoryEvents(ev)
 			s.OOMKills, s.MemoryLimitHit = oom, max > 0 || oom > 0
 		} else {
-			v, err := readInt(p.dir + "/memory.max_usage_in_bytes")
+			v, err := g.readStatInt(p.dir + "/memory.max_usage_in_bytes")
 			if err != nil {
 				errs = append(errs, err)
 			}
@@ -642,14 +687,14 @@ func (g *Group) Stats() (Stats, error) {
 			// v1 counts an OOM kill only in the victim's own group (not
 			// in its ancestors): add up the leaves.
 			for _, dir := range p.all() {
-				oc, err := readFile(dir + "/memory.oom_control")
+				oc, err := g.readStat(dir + "/memory.oom_control")
 				if err != nil {
 					errs = append(errs, err)
 				}
 				n, _ := parseMemoryEvents(oc)
 				s.OOMKills += n
 			}
-			fc, err := readInt(p.dir + "/memory.failcnt")
+			fc, err := g.readStatInt(p.dir + "/memory.failcnt")
 			if err != nil {
 				errs = append(errs, err)
 			}
@@ -661,7 +706,7 @@ func (g *Group) Stats() (Stats, error) {
 		if p.cmd != "" {
 			dir = p.cmd
 		}
-		ev, err := readFile(dir + "/pids.events")
+		ev, err := g.readStat(dir + "/pids.events")
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -820,6 +865,10 @@ func (g *Group) Remove() error {
 	if g.acctFd >= 0 {
 		unix.Close(g.acctFd)
 		g.acctFd = -1
+	}
+	for path, fd := range g.statFDs {
+		unix.Close(fd)
+		delete(g.statFDs, path)
 	}
 	if len(errs) == 0 {
 		g.removed.Store(true)

@@ -391,6 +391,11 @@ func newRunner(spec *Spec, ahead bool) (*runner, *Result, error) {
 					tl.add("cgroups removed", time.Time{})
 				})
 				res.Weakened = group.Weakened()
+				if ahead {
+					// Opens the counters' files now: the run's final
+					// read is then preads only (cgroup.Group.readStat).
+					group.Stats()
+				}
 			}
 		}
 	} else if len(needs) > 0 {
