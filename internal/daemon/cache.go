@@ -125,7 +125,20 @@ func (c *Cache) Run(ctx context.Context, spec *jail.Spec, stdio jail.IO) (*jail.
 	} else {
 		c.st.Misses++
 	}
-	c.refillLocked(e)
+	if p == nil || len(e.ready) == 0 {
+		// The next request would miss: refill now.
+		c.refillLocked(e)
+	} else {
+		// A jail is still ready: refill once this run is over. Preparing
+		// a jail costs several ms of CPU (the cgroups, the namespaces,
+		// the mounts), which on a small machine would come out of this
+		// run's latency.
+		defer func() {
+			c.mu.Lock()
+			c.refillLocked(e)
+			c.mu.Unlock()
+		}()
+	}
 	c.mu.Unlock()
 	for _, q := range evict {
 		q.Close()

@@ -276,9 +276,15 @@ func (r *request) closeFDs() {
 	r.fds = nil
 }
 
+// reqBufs are receive buffers of wire.MaxRequest bytes (a request is
+// copied out at its own size).
+var reqBufs = sync.Pool{New: func() any { b := make([]byte, wire.MaxRequest); return &b }}
+
 // readRequest receives the request message and its fds (close-on-exec).
 func (cn *conn) readRequest() (*request, error) {
-	buf := make([]byte, wire.MaxRequest)
+	bp := reqBufs.Get().(*[]byte)
+	defer reqBufs.Put(bp)
+	buf := *bp
 	// Room for more fds than the protocol's, so that a wrong count is
 	// seen, not truncated.
 	oob := make([]byte, unix.CmsgSpace(16*4))
@@ -286,7 +292,7 @@ func (cn *conn) readRequest() (*request, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &request{payload: buf[:n], trunc: flags&unix.MSG_TRUNC != 0, ctrunc: flags&unix.MSG_CTRUNC != 0}
+	r := &request{payload: append([]byte(nil), buf[:n]...), trunc: flags&unix.MSG_TRUNC != 0, ctrunc: flags&unix.MSG_CTRUNC != 0}
 	if oobn > 0 {
 		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 		if err != nil {
