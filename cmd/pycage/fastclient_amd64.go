@@ -347,7 +347,10 @@ func fastUndo() {
 }
 
 // fastRun is the client up to the request; once the request is sent it
-// does not return.
+// does not return. SIGPIPE stays as the process got it (every send is
+// MSG_NOSIGNAL): an error line to a broken stderr then kills the raw client
+// with SIGPIPE as the Go runtime kills the Go client
+// (TestFastClientBrokenStderr).
 //
 //go:nosplit
 //go:norace
