@@ -110,10 +110,10 @@ type Group struct {
 	split    bool  // every part has the init and cmd leaves
 	weakened []string
 
-	mu      sync.Mutex // guards the fds
-	ufd     int
-	fdUsed  bool
-	acctFd  int
+	mu     sync.Mutex // guards the fds
+	ufd    int
+	fdUsed bool
+	acctFd int
 	// statFDs are the files Stats reads, kept open from its first call
 	// (pread then gives the current values): a run's final Stats costs no
 	// path lookups when Stats ran once before (a prepared jail's group).
