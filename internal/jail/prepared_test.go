@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func prepare1(t *testing.T, spec *Spec) *Prepared {
@@ -297,5 +299,43 @@ func TestPreparedGone(t *testing.T) {
 		}
 		WaitTeardowns()
 		jailGone(t, dirs)
+	}
+}
+
+// TestPreparedNice: as root a jail is prepared at nice 19 (PID 1 and the
+// command's process while they wait) and the command runs at the
+// niceness a cold run gives it: the caller's, or Spec.Nice.
+func TestPreparedNice(t *testing.T) {
+	needRoot(t)
+	nice := func(pid int) int {
+		prio, err := unix.Getpriority(unix.PRIO_PROCESS, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 20 - prio
+	}
+	base := nice(0)
+	for _, want := range []int{0, 7} {
+		spec := DefaultSpec([]string{"sh"})
+		spec.Nice = want
+		if want == 0 {
+			want = base
+		}
+		p := prepare1(t, spec)
+		cmd, err := childPID(p.proc.pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n1, nc := nice(p.proc.pid), nice(cmd); n1 != 19 || nc != 19 {
+			t.Errorf("waiting: PID 1 nice %d, command nice %d, want 19", n1, nc)
+		}
+		var out bytes.Buffer
+		res, err := p.Run(context.Background(), []string{"sh", "-c", "cut -d' ' -f19 /proc/self/stat; cut -d' ' -f19 /proc/1/stat"}, spec.Env, "", IO{Stdout: &out})
+		if err != nil || res.ExitCode != 0 || out.String() != fmt.Sprintf("%d\n%d\n", want, base) {
+			t.Errorf("Spec.Nice %d: %v %+v: nice of the command, PID 1: %q (want %d, %d)", spec.Nice, err, res, out.String(), want, base)
+		}
+	}
+	if n := nice(0); n != base {
+		t.Errorf("the caller's thread left at nice %d (was %d)", n, base)
 	}
 }

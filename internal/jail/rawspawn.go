@@ -497,6 +497,10 @@ type rawOpts struct {
 	// request socket (argv, environment, PATH candidates and its stdio;
 	// see rawProg.request) instead of having them compiled in.
 	prepared bool
+	// lowPrio: the jail is built at nice 19 (Prepare, as root): the
+	// command's niceness is set by the parent when it sends the request,
+	// not by an op (lowering it back needs CAP_SYS_NICE on the host).
+	lowPrio bool
 }
 
 // compileRaw compiles spec into the child program.
@@ -676,7 +680,7 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 		b.at("setrlimit", fmt.Sprintf("%s (soft %d, hard %d)", rl.Resource, rl.Soft, rl.Hard))
 		b.sys(unix.SYS_PRLIMIT64, cint(0), cint(res), mem(b.words(rl.Soft, rl.Hard)), cint(0))
 	}
-	if spec.Nice != 0 {
+	if spec.Nice != 0 && !o.lowPrio {
 		b.at("setpriority", fmt.Sprintf("nice %d", spec.Nice))
 		b.sys(unix.SYS_SETPRIORITY, cst(unix.PRIO_PROCESS), cint(0), cint(spec.Nice))
 	}
@@ -1504,9 +1508,14 @@ type rawProc struct {
 	ctlW  *os.File
 	repR  *os.File
 	reqW  *os.File // a prepared jail's request socket (nil: none)
-	evs   chan report
-	t0    time.Time
-	mono0 int64 // CLOCK_MONOTONIC at t0
+	// A prepared jail built at low priority (rawOpts.lowPrio): the
+	// niceness PID 1 and the command get back with the request.
+	lowPrio           bool
+	pid1Nice, cmdNice int
+	cmdPid            int // the command's process (host pid; 0: not looked up yet)
+	evs               chan report
+	t0                time.Time
+	mono0             int64 // CLOCK_MONOTONIC at t0
 
 	group interface{ AddAll(int) error } // the run's cgroups (nil: none)
 
@@ -1535,7 +1544,7 @@ func monoNow() int64 {
 // prepareRaw opens the bind trees (as root) and compiles the program
 // without its seccomp filter (setFilter); Run calls it while it makes the
 // cgroups and compiles the filter.
-func prepareRaw(spec *Spec, ahead bool) (map[int]int, *rawProg, *SetupError) {
+func prepareRaw(spec *Spec, ahead, lowPrio bool) (map[int]int, *rawProg, *SetupError) {
 	// As root, the parent opens the bind trees (sources under directories
 	// the jail's user cannot enter still work), as on the Go path.
 	var trees map[int]int
@@ -1546,7 +1555,7 @@ func prepareRaw(spec *Spec, ahead bool) (map[int]int, *rawProg, *SetupError) {
 		}
 		trees = t
 	}
-	prog, err := compileRaw(spec, nil, rawOpts{rootBase: rootBase(), trees: trees, landlockABI: landlock.ABI(), prepared: ahead})
+	prog, err := compileRaw(spec, nil, rawOpts{rootBase: rootBase(), trees: trees, landlockABI: landlock.ABI(), prepared: ahead, lowPrio: lowPrio})
 	if err != nil {
 		return trees, nil, setupErr(ExitSetup, "%v", err)
 	}
@@ -1668,7 +1677,7 @@ func (r *runner) startRaw(in, out, errw *os.File) (jailProc, *SetupError) {
 			stack: uint64(uintptr(unsafe.Pointer(&prog.stack2[0]))), stackSize: rawStackSize}
 	}
 	prog.trace = traceOn
-	p := &rawProc{prog: prog, ctlW: ctlW, repR: repR, reqW: reqW, evs: make(chan report, 4), t0: time.Now(), mono0: monoNow(), tl: r.tl, wsFD: -1}
+	p := &rawProc{prog: prog, ctlW: ctlW, repR: repR, reqW: reqW, lowPrio: r.lowPrio, pid1Nice: r.baseNice, cmdNice: r.baseNice, evs: make(chan report, 4), t0: time.Now(), mono0: monoNow(), tl: r.tl, wsFD: -1}
 	runtime.LockOSThread()
 	pid, e := rawClone(prog)
 	runtime.UnlockOSThread()
@@ -1682,6 +1691,9 @@ func (r *runner) startRaw(in, out, errw *os.File) (jailProc, *SetupError) {
 		return nil, setupErr(ExitSetup, "start jail init: clone3: %s", errText(unix.Errno(e)))
 	}
 	p.pid, p.pidfd = int(pid), int(prog.pidfd)
+	if spec.Nice != 0 {
+		p.cmdNice = spec.Nice
+	}
 	tCloned := time.Now()
 	ctlR.Close()
 	repW.Close()
@@ -1750,6 +1762,9 @@ func (p *rawProc) placeCommand() error {
 	if err != nil {
 		return fmt.Errorf("find the command's process: %v", err)
 	}
+	p.mu.Lock()
+	p.cmdPid = pid
+	p.mu.Unlock()
 	if err := p.group.AddAll(pid); err != nil {
 		return err
 	}
@@ -1935,6 +1950,24 @@ func (p *rawProc) sendRequest(req []byte, in, out, errw *os.File) error {
 	defer p.mu.Unlock()
 	if p.closed || p.reqW == nil {
 		return fmt.Errorf("the prepared jail is gone")
+	}
+	if p.lowPrio {
+		// Back from nice 19 (the jail was built in the background):
+		// PID 1 to the niceness it was cloned from, the command to the
+		// one a cold run gives it.
+		if p.cmdPid == 0 {
+			pid, err := childPID(p.pid)
+			if err != nil {
+				return fmt.Errorf("find the command's process: %v", err)
+			}
+			p.cmdPid = pid
+		}
+		if err := unix.Setpriority(unix.PRIO_PROCESS, p.pid, p.pid1Nice); err != nil {
+			return fmt.Errorf("setpriority PID 1 (nice %d): %s", p.pid1Nice, errText(err))
+		}
+		if err := unix.Setpriority(unix.PRIO_PROCESS, p.cmdPid, p.cmdNice); err != nil {
+			return fmt.Errorf("setpriority the command (nice %d): %s", p.cmdNice, errText(err))
+		}
 	}
 	rights := unix.UnixRights(int(in.Fd()), int(out.Fd()), int(errw.Fd()))
 	if err := unix.Sendmsg(int(p.reqW.Fd()), req, rights, nil, 0); err != nil {

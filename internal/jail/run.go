@@ -156,17 +156,23 @@ type prepared struct {
 	done       time.Time
 }
 
-func prepare(spec *Spec, raw, ahead bool) *prepared {
+func prepare(spec *Spec, raw, ahead, lowPrio bool) *prepared {
 	p := &prepared{}
 	defer func() { p.done = time.Now() }()
 	var rawDone chan struct{}
 	if raw {
-		// The program does not need the filter to be compiled.
+		// The program does not need the filter to be compiled (ahead: no
+		// hurry, all on this thread).
 		rawDone = make(chan struct{})
-		go func() {
+		work := func() {
 			defer close(rawDone)
-			p.trees, p.prog, p.progErr = prepareRaw(spec, ahead)
-		}()
+			p.trees, p.prog, p.progErr = prepareRaw(spec, ahead, lowPrio)
+		}
+		if ahead {
+			work()
+		} else {
+			go work()
+		}
 	}
 	p.filter, p.filterErr = compileFilter(spec.Seccomp)
 	p.filterDone = time.Now()
@@ -297,7 +303,7 @@ func (l *Limits) cgroupNeeds() []string {
 // everything down. The Result is always filled in; err is a *SetupError
 // when the jail could not be built or the command not started.
 func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
-	r, res, err := newRunner(spec, false)
+	r, res, err := newRunner(spec, false, false)
 	if err != nil {
 		return res, err
 	}
@@ -310,7 +316,7 @@ func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
 // path the bind trees and the child program; ahead: a prepared jail's
 // program) are prepared. On an error everything is undone and the Result
 // says why. Otherwise the caller runs r.cleanup once the run is over.
-func newRunner(spec *Spec, ahead bool) (*runner, *Result, error) {
+func newRunner(spec *Spec, ahead, lowPrio bool) (*runner, *Result, error) {
 	tl := newTimeline()
 	res := &Result{Limits: spec.Limits}
 	var cleanups []func()
@@ -336,7 +342,12 @@ func newRunner(spec *Spec, ahead bool) (*runner, *Result, error) {
 	// the bind trees and the child program) runs while the cgroups are
 	// made. A seccomp error still comes before any cgroup error.
 	prepCh := make(chan *prepared, 1)
-	go func() { prepCh <- prepare(spec, raw, ahead) }()
+	if ahead {
+		// No hurry: on this (possibly niced) thread.
+		prepCh <- prepare(spec, raw, ahead, lowPrio)
+	} else {
+		go func() { prepCh <- prepare(spec, raw, ahead, false) }()
+	}
 	var pr *prepared
 	prep := func() *prepared {
 		if pr == nil {
@@ -415,7 +426,7 @@ func newRunner(spec *Spec, ahead bool) (*runner, *Result, error) {
 	}
 	tl.add("seccomp filter compiled (in parallel with the cgroups)", p.filterDone)
 	tl.add("bind trees opened, program compiled (in parallel), filter set", p.done)
-	r := &runner{spec: spec, group: group, res: res, raw: raw, prep: p, tl: tl, cleanup: cleanup}
+	r := &runner{spec: spec, group: group, res: res, raw: raw, prep: p, tl: tl, cleanup: cleanup, lowPrio: lowPrio}
 	return r, res, nil
 }
 
@@ -447,6 +458,10 @@ type runner struct {
 	// after it: reap PID 1, close its fds. Raw path only.
 	background bool
 	teardown   func()
+	// lowPrio: a prepared jail built at nice 19 (rawOpts.lowPrio);
+	// baseNice is the niceness its PID 1 and command get back.
+	lowPrio  bool
+	baseNice int
 
 	mu       sync.Mutex
 	reason   Reason // why we stopped the run, if we did
@@ -664,7 +679,11 @@ loop:
 				tExit = time.Now()
 				if r.background && r.raw && setupMsg == nil {
 					// PID 1 reports once every other process of the
-					// jail is reaped: the outcome is final.
+					// jail is reaped: the outcome is final. Its own end
+					// (the jail's mounts go with it) is background work.
+					if rp, ok := proc.(*rawProc); ok && rp.lowPrio {
+						unix.Setpriority(unix.PRIO_PROCESS, rp.pid, 19)
+					}
 					break loop
 				}
 			}
