@@ -12,7 +12,8 @@
 # built without the raw client's -E flag).
 # All commands run interleaved, once per round. Binaries are built the way
 # the README builds pycage (build_pycage).
-# Usage: [COMPARE=<git revision>] bench/overhead.sh [runs] [spawn paths]
+# Usage: [COMPARE=<git revision>] bench/overhead.sh [runs] [spawn paths | daemon]
+# "daemon": only the bare commands and the same through `pycage daemon`.
 # COMPARE also builds pycage at that revision (in a temporary git worktree)
 # and measures it in the same rounds ("compare" rows): before and after.
 set -euo pipefail

@@ -4,8 +4,9 @@
 // a temporary socket), process start alone (an empty Go binary, `pycage
 // version`, `pycage run --help`) and, with PYCAGE_T0 set, the timeline of
 // pycage's own process around jail.Run. Every command runs once per round,
-// in the same order, so that the machine's noise hits all of them alike;
-// the tables print medians and p90 over the rounds.
+// in a fresh random order (-seed), so that the machine's noise and the
+// after-effects of one run hit all of them alike; the tables print medians
+// and p90 over the rounds.
 package main
 
 import (
@@ -13,10 +14,12 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"math/rand"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -100,7 +103,17 @@ func main() {
 	other := flag.String("compare", "", "also measure this second pycage binary (e.g. a build of an older commit) on the first spawn path, in the same rounds")
 	daemon := flag.Bool("daemon", false, "also measure runs through a `pycage daemon` (started here, on the first spawn path)")
 	goClient := flag.String("goclient", "", "with -daemon: also measure this build of pycage without the raw client (no -E) through the daemon")
+	seed := flag.Int64("seed", 1, "seed of the order of the commands in each round")
 	flag.Parse()
+	// -spawn daemon: only the bare commands and the same through the
+	// daemon (raw client, raw spawn path), the pair the warm-path target
+	// is about, without cold jails in the same rounds (their network
+	// namespaces are torn down by the kernel after each run, in a worker
+	// that takes CPU from whatever runs next).
+	daemonOnly := *modes == "daemon"
+	if daemonOnly {
+		*modes, *daemon, *goClient, *jailrun, *empty, *other = "raw", true, "", "", "", ""
+	}
 	paths := strings.Split(*modes, ",")
 	var base []string // the environment, without PYCAGE_DAEMON
 	for _, e := range os.Environ() {
@@ -138,6 +151,9 @@ func main() {
 			bare = add(&subject{table: "bare", name: fmt.Sprint(c), argv: c})
 		}
 		for _, m := range paths {
+			if daemonOnly {
+				break
+			}
 			add(&subject{table: "overhead", name: fmt.Sprint(c), spawn: m, bare: bare, argv: append([]string{*bin, "run", "--"}, c...), env: env(m)})
 		}
 		if *other != "" {
@@ -154,7 +170,9 @@ func main() {
 			}
 		}
 	}
-	add(&subject{table: "timeline", name: "pycage run -- /bin/true", argv: []string{*bin, "run", "--", "/bin/true"}, env: env(paths[0]), marks: true})
+	if !daemonOnly {
+		add(&subject{table: "timeline", name: "pycage run -- /bin/true", argv: []string{*bin, "run", "--", "/bin/true"}, env: env(paths[0]), marks: true})
+	}
 	if *other != "" {
 		add(&subject{table: "timeline", name: "compare: pycage run -- /bin/true", argv: []string{*other, "run", "--", "/bin/true"}, env: env(paths[0]), marks: true})
 	}
@@ -162,8 +180,16 @@ func main() {
 		add(&subject{table: "timeline", name: "jailrun /bin/true (engine only)", argv: []string{*jailrun, "/bin/true"}, env: env(paths[0]), marks: true})
 	}
 
+	// Every round runs every command once, in an order of its own: the
+	// after-effects of a run (the kernel tears a jail's network namespace
+	// down in a worker after the run; a daemon refills its prepared jails)
+	// then fall on every row alike instead of on whichever comes next.
+	rng := rand.New(rand.NewSource(*seed))
+	order := make([]*subject, len(subs))
+	copy(order, subs)
 	for i := 0; i < *runs+5; i++ { // 5 warm-up rounds
-		for _, s := range subs {
+		rng.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
+		for _, s := range order {
 			d, ev := timeRun(s.argv, s.env, s.marks)
 			if i >= 5 {
 				s.times = append(s.times, d)
@@ -323,6 +349,9 @@ func timeline(subs []*subject, spawn string) {
 			{"jail.Run returned -> exit reaped", "jail.Run returned", "exited"},
 			{"total", "", "exited"},
 		},
+	}
+	if !slices.ContainsFunc(subs, func(s *subject) bool { return s.table == "timeline" }) {
+		return
 	}
 	fmt.Printf("\ntimeline of pycage's process (PYCAGE_T0 marks, spawn path %s; median of each phase)\n", spawn)
 	for _, s := range subs {
