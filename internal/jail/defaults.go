@@ -3,7 +3,9 @@ package jail
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -94,9 +96,28 @@ func DefaultSpec(args []string) *Spec {
 	return s
 }
 
+// sysMounts caches SystemMounts for a second: a long-lived caller (pycage
+// daemon builds a Spec per request) then does not lstat the system
+// directories again for every run.
+var sysMounts struct {
+	sync.Mutex
+	at time.Time
+	ms []Mount
+}
+
 // SystemMounts returns the read-only binds (and symlinks) of the host's
-// system directories.
+// system directories (looked up at most once a second).
 func SystemMounts() []Mount {
+	sysMounts.Lock()
+	defer sysMounts.Unlock()
+	if sysMounts.ms != nil && time.Since(sysMounts.at) < time.Second {
+		return slices.Clone(sysMounts.ms)
+	}
+	sysMounts.ms, sysMounts.at = systemMounts(), time.Now()
+	return slices.Clone(sysMounts.ms)
+}
+
+func systemMounts() []Mount {
 	var ms []Mount
 	for _, d := range systemDirs {
 		fi, err := os.Lstat(d)

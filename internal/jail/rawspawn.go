@@ -159,12 +159,13 @@ type rawProg struct {
 	// (the command's process keeps it until its request came), the arena
 	// offset of the request region (rawReqMax bytes, see request) and the
 	// command's recvmsg header; the control buffer takes the 3 stdio fds.
-	prepared bool
-	reqFD    int32
-	reqOff   int
-	reqIov   unix.Iovec
-	reqMsg   unix.Msghdr
-	reqCmsg  [32]byte // CmsgSpace(3*4)
+	prepared  bool
+	reqFD     int32
+	reqOff    int
+	execReqOp int
+	reqIov    unix.Iovec
+	reqMsg    unix.Msghdr
+	reqCmsg   [32]byte // CmsgSpace(3*4)
 
 	// The workspace's record (recWorkspace), laid out by finish; the child
 	// fills in the fd (sfCmsg[16:20]) and the time.
@@ -737,7 +738,6 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 	// syscalls (setFilter checks), the wait moves past it: recvAfter.
 	p.recvBefore, p.recvAfter = -1, -1
 	if o.prepared {
-		p.reqOff = b.data(make([]byte, rawReqMax))
 		b.at("receive", "the request (argv, environment, stdio)")
 		p.recvBefore = b.sys(macroRecvReq, cint(int(p.reqFD)))
 	}
@@ -757,7 +757,7 @@ func compileRaw(spec *Spec, filter *seccomp.Filter, o rawOpts) (*rawProg, error)
 	if o.prepared {
 		b.at("exec", "(the request's command)")
 		b.cur.exec = true
-		b.sys(macroExecReq, cint(p.reqOff/8))
+		p.execReqOp = b.sys(macroExecReq, cint(0)) // the region's word index: finish
 	} else if err := b.exec(spec, p); err != nil {
 		return nil, err
 	}
@@ -1377,7 +1377,15 @@ func (b *rawBuilder) finish(p *rawProg) (*rawProg, error) {
 		return nil, fmt.Errorf("raw spawn: program too large (%d ops, %d slots)", len(b.ops), b.nslot)
 	}
 	b.align()
-	p.mem = make([]uint64, len(b.ar)/8+1)
+	// A prepared jail's request region follows the arena's contents (it
+	// is not built in b.ar: no copy of rawReqMax zero bytes).
+	words := len(b.ar)/8 + 1
+	if p.prepared {
+		p.reqOff = words * 8
+		words += rawReqMax / 8
+		b.ops[p.execReqOp].a[0] = uintptr(p.reqOff / 8)
+	}
+	p.mem = make([]uint64, words)
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(&p.mem[0])), len(p.mem)*8), b.ar)
 	p.base = uintptr(unsafe.Pointer(&p.mem[0]))
 	for _, f := range b.fixes {
