@@ -343,6 +343,9 @@ func fastUndo() {
 	if fc.sfd != ^uintptr(0) {
 		fastSys(unix.SYS_CLOSE, fc.sfd, 0, 0, 0, 0, 0)
 	}
+	if fc.cwd != ^uintptr(0) {
+		fastSys(unix.SYS_CLOSE, fc.cwd, 0, 0, 0, 0, 0)
+	}
 	fastSys(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&fc.oldMask)), 0, 8, 0, 0)
 }
 
@@ -359,12 +362,24 @@ func fastRun(argv unsafe.Pointer, argc int, envp unsafe.Pointer, sock unsafe.Poi
 	if !fastStdFDs() || !fastRequest(argv, argc, envp) || !fastAddr(sock) {
 		return
 	}
-	fc.fd, fc.sfd = ^uintptr(0), ^uintptr(0)
+	fc.fd, fc.sfd, fc.cwd = ^uintptr(0), ^uintptr(0), ^uintptr(0)
+	// The whole message (with the working directory's fd) is ready before
+	// the connect: the daemon wakes at the connect, and the request
+	// follows it at once.
+	if r, e := fastSys(unix.SYS_OPENAT, fastAtFDCWD, uintptr(unsafe.Pointer(&fastDot[0])), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0); e == 0 {
+		fc.cwd = r
+	} else {
+		return
+	}
+	fc.cmsg = fastCmsg{len: 16 + 16, level: unix.SOL_SOCKET, typ: unix.SCM_RIGHTS, fds: [4]int32{0, 1, 2, int32(fc.cwd)}}
+	fc.iov[0], fc.iov[1] = uint64(uintptr(unsafe.Pointer(&fc.msg[0]))), uint64(fc.requestN)
+	fc.hdr = fastMsghdr{iov: uint64(uintptr(unsafe.Pointer(&fc.iov))), iovlen: 1, control: uint64(uintptr(unsafe.Pointer(&fc.cmsg))), controllen: 32}
 	// The signals the Go client relays, blocked from here on and read from
 	// a signalfd: those that come before the run starts are relayed once
 	// it does, as in the Go client (signal.Notify before connect).
 	fc.mask = 1<<(unix.SIGINT-1) | 1<<(unix.SIGTERM-1) | 1<<(unix.SIGHUP-1) | 1<<(unix.SIGQUIT-1)
 	if _, e := fastSys(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, uintptr(unsafe.Pointer(&fc.mask)), uintptr(unsafe.Pointer(&fc.oldMask)), 8, 0, 0); e != 0 {
+		fastSys(unix.SYS_CLOSE, fc.cwd, 0, 0, 0, 0, 0)
 		return
 	}
 	r, e := fastSys(unix.SYS_SIGNALFD4, ^uintptr(0), uintptr(unsafe.Pointer(&fc.mask)), 8, unix.SFD_NONBLOCK|unix.SFD_CLOEXEC, 0, 0)
@@ -394,15 +409,6 @@ func fastRun(argv unsafe.Pointer, argc int, envp unsafe.Pointer, sock unsafe.Poi
 		fastUndo()
 		return
 	}
-	r, e = fastSys(unix.SYS_OPENAT, fastAtFDCWD, uintptr(unsafe.Pointer(&fastDot[0])), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
-	if e != 0 {
-		fastUndo()
-		return
-	}
-	fc.cwd = r
-	fc.cmsg = fastCmsg{len: 16 + 16, level: unix.SOL_SOCKET, typ: unix.SCM_RIGHTS, fds: [4]int32{0, 1, 2, int32(fc.cwd)}}
-	fc.iov[0], fc.iov[1] = uint64(uintptr(unsafe.Pointer(&fc.msg[0]))), uint64(fc.requestN)
-	fc.hdr = fastMsghdr{iov: uint64(uintptr(unsafe.Pointer(&fc.iov))), iovlen: 1, control: uint64(uintptr(unsafe.Pointer(&fc.cmsg))), controllen: 32}
 	for {
 		_, e = fastSys(unix.SYS_SENDMSG, fc.fd, uintptr(unsafe.Pointer(&fc.hdr)), unix.MSG_NOSIGNAL, 0, 0, 0)
 		if e != unix.EINTR {
@@ -410,6 +416,7 @@ func fastRun(argv unsafe.Pointer, argc int, envp unsafe.Pointer, sock unsafe.Poi
 		}
 	}
 	fastSys(unix.SYS_CLOSE, fc.cwd, 0, 0, 0, 0, 0)
+	fc.cwd = ^uintptr(0)
 	if e != 0 {
 		fastUndo()
 		return
