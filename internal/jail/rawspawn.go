@@ -2057,6 +2057,11 @@ func (p *rawProc) sendC(prefix ...byte) error {
 }
 
 func (p *rawProc) wait() error {
+	if p.prog.prepared {
+		// A prepared jail's PID 1 waits for this word to exit once it
+		// reported the command's end (rawReap).
+		p.ctlW.Write([]byte{'q'})
+	}
 	var ws unix.WaitStatus
 	for {
 		_, err := unix.Wait4(p.pid, &ws, 0, nil)

@@ -696,6 +696,19 @@ func rawReap(p *rawProg) {
 		}
 	}
 	p.report(uintptr(p.repFD), recExit, 0, 0, status)
+	if p.prepared && p.pfd[0].fd >= 0 {
+		// A prepared jail's parent answers at this record; our exit
+		// (the jail's mounts and namespaces are torn down with it) waits
+		// for its word (any byte on ctl, or EOF), after the answer.
+		p.pfd[0].revents = 0
+		for {
+			_, e := rawSys(unix.SYS_PPOLL, p.pfdAddr, 1, 0, 0, 0, 0)
+			if e == 0 {
+				break
+			}
+		}
+		rawSys(unix.SYS_READ, ctl, p.ctlBufAddr, 1, 0, 0, 0)
+	}
 	rawExit(0)
 }
 
