@@ -16,6 +16,9 @@
 //	                                 --no-seccomp, to watch the tests trip)
 //	PYCAGE_ATTACKS_BIN=path          test this pycage binary instead of
 //	                                 building ./cmd/pycage
+//	PYCAGE_ATTACKS_PATHS=cold|daemon run on one path only (default both:
+//	                                 every test runs cold and through a
+//	                                 pycage daemon, in a prepared jail)
 //
 // See docs/security.md for the threat model and which test proves which
 // isolation layer.

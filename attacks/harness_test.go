@@ -93,7 +93,9 @@ func setup() error {
 			return err
 		}
 	} else {
-		build := exec.Command("go", "build", "-o", pycageBin, "../cmd/pycage")
+		// As README.md builds it: the raw client of a daemon at the ELF
+		// entry (the daemon path's client is that one).
+		build := exec.Command("go", "build", "-ldflags=-E=main.fastEntry", "-o", pycageBin, "../cmd/pycage")
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := build.CombinedOutput(); err != nil {
 			return fmt.Errorf("build pycage: %v\n%s", err, out)
@@ -155,6 +157,9 @@ type attack struct {
 	// started, if set, is called with the running pycage (for runs the
 	// test must interact with).
 	started func(cmd *exec.Cmd, stdout *lineReader)
+	// via is the path: nil or cold runs pycage run itself; daemon runs
+	// it as a client of the subtest's pycage daemon, in a prepared jail.
+	via *via
 }
 
 // outcome is what a run produced.
@@ -183,10 +188,11 @@ func run(t *testing.T, a attack) *outcome {
 	o.marker = "pycage-attack-" + markerSafe.ReplaceAllString(strings.ToLower(a.prog), "-") + "-" + nonce()
 	dir := t.TempDir()
 	rep := filepath.Join(dir, "report.json")
-	args := []string{"run", "--report", rep}
-	args = append(args, a.flags...)
-	args = append(args, extraFlags...)
-	args = append(args, "--bind", progsDir+":/attacks", "--")
+	// spec: the flags that make the run's jail.Spec (the daemon's
+	// prepared jails are per spec).
+	spec := append(append(append([]string(nil), a.flags...), extraFlags...), "--bind", progsDir+":/attacks")
+	args := append([]string{"run", "--report", rep}, spec...)
+	args = append(args, "--")
 	args = append(args, a.wrap...)
 	args = append(args, "python3", "/attacks/"+a.prog+".py", o.marker)
 	args = append(args, a.args...)
@@ -199,6 +205,11 @@ func run(t *testing.T, a attack) *outcome {
 	cmd := exec.CommandContext(ctx, pycageBin, args...)
 	cmd.Dir = dir // a core file of pycage itself would land here
 	cmd.Env = append(os.Environ(), a.env...)
+	var d *daemonProc
+	if a.via != nil && a.via.daemon {
+		d = a.via.prepare(t, spec, a.env)
+		cmd.Env = append(cmd.Env, "PYCAGE_DAEMON="+d.sock)
+	}
 	cmd.ExtraFiles = a.extra
 	if a.stdin != nil {
 		cmd.Stdin = a.stdin
@@ -253,11 +264,26 @@ func run(t *testing.T, a attack) *outcome {
 			o.done = true
 		}
 	}
-	t.Logf("%s: %d blocked, %d escaped, %d unexpected; reason %v exit %v, %v",
-		a.prog, len(o.blocked), len(o.escaped), len(o.unexpected), o.report["reason"], o.report["exit_code"],
+	t.Logf("%s (%s): %d blocked, %d escaped, %d unexpected; reason %v exit %v, %v",
+		a.prog, pathName(a.via), len(o.blocked), len(o.escaped), len(o.unexpected), o.report["reason"], o.report["exit_code"],
 		o.wall.Round(time.Millisecond))
+	if d != nil {
+		// The daemon's run cgroups are checked when it stops (its
+		// prepared jails have theirs meanwhile); it must still be there.
+		if err := d.cmd.Process.Signal(syscall.Signal(0)); err != nil {
+			t.Errorf("the daemon (pid %d) is gone after the run: %v\n%s", d.pid, err, d.logs.String())
+		}
+		o.pid = -1
+	}
 	checkHost(t, o, mounts0)
 	return o
+}
+
+func pathName(v *via) string {
+	if v == nil {
+		return "cold"
+	}
+	return v.name
 }
 
 // checkHost looks for what a run could leave or change on the host.
@@ -279,8 +305,10 @@ func checkHost(t *testing.T, o *outcome, mounts0 map[string]int) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if cg := runCgroups(o.pid); len(cg) > 0 {
-		t.Errorf("cgroups of the run left behind: %v", cg)
+	if o.pid > 0 {
+		if cg := runCgroups(o.pid); len(cg) > 0 {
+			t.Errorf("cgroups of the run left behind: %v", cg)
+		}
 	}
 	mounts := hostMounts()
 	for m, n := range mounts {

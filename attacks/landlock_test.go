@@ -88,74 +88,79 @@ func TestLeakedDirFD(t *testing.T) {
 	wrap := []string{"/bin/sh", "-c", `exec 3<&0 </dev/null; exec "$@"`, "sh"}
 	for _, path := range landlockPaths {
 		t.Run(path.name, func(t *testing.T) {
-			parallel(t)
-			secret := "leaked-dir-canary-" + nonce()
-			dir := hostDir(t, secret)
-			before := snapshot(dir)
-			open := func() *os.File {
-				f, err := os.Open(dir)
-				if err != nil {
-					t.Fatal(err)
+			onPaths(t, func(t *testing.T, v *via) {
+				if path.name != "raw" {
+					skipDaemon(t, v, "PYCAGE_SPAWN is the daemon's own setting (a client's is ignored); a Go-path spec is not preparable")
 				}
-				return f
-			}
+				parallel(t)
+				secret := "leaked-dir-canary-" + nonce()
+				dir := hostDir(t, secret)
+				before := snapshot(dir)
+				open := func() *os.File {
+					f, err := os.Open(dir)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return f
+				}
 
-			// Landlock applied: everything refused, the directory intact.
-			f := open()
-			o := run(t, attack{prog: "65_leaked_dir_fd", args: []string{"landlock", secret}, env: path.env,
-				flags: path.flags, stdin: f, wrap: wrap})
-			f.Close()
-			o.exited(t, 0, leakedDirOps)
-			if got := o.report["landlock"]; got != "applied" {
-				t.Errorf("report landlock %v, want applied", got)
-			}
-			after := snapshot(dir)
-			for k, v := range before {
-				if after[k] != v {
-					t.Errorf("host directory changed: %s: %s -> %s", k, v, after[k])
+				// Landlock applied: everything refused, the directory intact.
+				f := open()
+				o := run(t, attack{via: v, prog: "65_leaked_dir_fd", args: []string{"landlock", secret}, env: path.env,
+					flags: path.flags, stdin: f, wrap: wrap})
+				f.Close()
+				o.exited(t, 0, leakedDirOps)
+				if got := o.report["landlock"]; got != "applied" {
+					t.Errorf("report landlock %v, want applied", got)
 				}
-			}
-			for k := range after {
-				if _, ok := before[k]; !ok {
-					t.Errorf("host directory changed: %s created", k)
+				after := snapshot(dir)
+				for k, v := range before {
+					if after[k] != v {
+						t.Errorf("host directory changed: %s: %s -> %s", k, v, after[k])
+					}
 				}
-			}
-			if strings.Contains(o.stdout, secret) || strings.Contains(o.stderr, secret) {
-				t.Errorf("the leaked directory's canary appeared in the output")
-			}
+				for k := range after {
+					if _, ok := before[k]; !ok {
+						t.Errorf("host directory changed: %s created", k)
+					}
+				}
+				if strings.Contains(o.stdout, secret) || strings.Contains(o.stderr, secret) {
+					t.Errorf("the leaked directory's canary appeared in the output")
+				}
 
-			// The control, --landlock off: the same attempts all work.
-			f = open()
-			c := run(t, attack{prog: "65_leaked_dir_fd", args: []string{"control", secret}, env: path.env,
-				flags: append([]string{"--landlock", "off"}, path.flags...), stdin: f, wrap: wrap})
-			f.Close()
-			c.clean(t)
-			c.reason(t, "exited", 0)
-			n := 0
-			for _, line := range strings.Split(c.stdout, "\n") {
-				if strings.HasPrefix(line, "REACHED ") {
-					n++
+				// The control, --landlock off: the same attempts all work.
+				f = open()
+				c := run(t, attack{via: v, prog: "65_leaked_dir_fd", args: []string{"control", secret}, env: path.env,
+					flags: append([]string{"--landlock", "off"}, path.flags...), stdin: f, wrap: wrap})
+				f.Close()
+				c.clean(t)
+				c.reason(t, "exited", 0)
+				n := 0
+				for _, line := range strings.Split(c.stdout, "\n") {
+					if strings.HasPrefix(line, "REACHED ") {
+						n++
+					}
 				}
-			}
-			if n != leakedDirOps || !c.done {
-				t.Errorf("control: %d attempts reached, want %d (done %v)\nstdout: %s\nstderr: %s",
-					n, leakedDirOps, c.done, tail(c.stdout, 2000), tail(c.stderr, 1000))
-			}
-			if got := c.report["landlock"]; got != "off" {
-				t.Errorf("control: report landlock %v, want off", got)
-			}
-			b, _ := os.ReadFile(filepath.Join(dir, "canary"))
-			if !strings.HasSuffix(string(b), "pwned\n") {
-				t.Errorf("control: the canary was not appended to: %q", b)
-			}
-			for _, name := range []string{"pwned-new", "pwned-dir", "pwned-link", "pwned-moved"} {
-				if _, err := os.Lstat(filepath.Join(dir, name)); err != nil {
-					t.Errorf("control: %s not created: %v", name, err)
+				if n != leakedDirOps || !c.done {
+					t.Errorf("control: %d attempts reached, want %d (done %v)\nstdout: %s\nstderr: %s",
+						n, leakedDirOps, c.done, tail(c.stdout, 2000), tail(c.stderr, 1000))
 				}
-			}
-			if _, err := os.Lstat(filepath.Join(dir, "victim")); err == nil {
-				t.Errorf("control: victim not unlinked")
-			}
+				if got := c.report["landlock"]; got != "off" {
+					t.Errorf("control: report landlock %v, want off", got)
+				}
+				b, _ := os.ReadFile(filepath.Join(dir, "canary"))
+				if !strings.HasSuffix(string(b), "pwned\n") {
+					t.Errorf("control: the canary was not appended to: %q", b)
+				}
+				for _, name := range []string{"pwned-new", "pwned-dir", "pwned-link", "pwned-moved"} {
+					if _, err := os.Lstat(filepath.Join(dir, name)); err != nil {
+						t.Errorf("control: %s not created: %v", name, err)
+					}
+				}
+				if _, err := os.Lstat(filepath.Join(dir, "victim")); err == nil {
+					t.Errorf("control: victim not unlinked")
+				}
+			})
 		})
 	}
 }
