@@ -729,3 +729,31 @@ func TestDaemonStart(t *testing.T) {
 		}
 	}
 }
+
+// TestDaemonOtherUserNS: a client in another user namespace is refused
+// even when its uid maps to the daemon's (uid 0 mapped onto 0 here; for a
+// daemon of a normal user, a jail's user maps to that user's uid).
+func TestDaemonOtherUserNS(t *testing.T) {
+	dir := t.TempDir()
+	d := startDaemon(t, dir)
+	cmd := exec.Command(pycageBin, "run", "--", "python3", "-c", "print('ran')")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PYCAGE_DAEMON="+d.sock)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}}}
+	r := capture(t, cmd, "")
+	if r.code != 125 || r.stdout != "" || !strings.HasPrefix(r.stderr, "pycage daemon: clients in another user namespace (pid ") {
+		t.Fatalf("client in a new user namespace (uid 0 -> 0): exit %d stdout %q stderr %q; want 125 and a refusal", r.code, r.stdout, r.stderr)
+	}
+	// The same client in the daemon's user namespace runs.
+	cmd = exec.Command(pycageBin, "run", "--", "python3", "-c", "print('ran')")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PYCAGE_DAEMON="+d.sock)
+	if r := capture(t, cmd, ""); r.code != 0 || r.stdout != "ran\n" {
+		t.Fatalf("client in the daemon's user namespace: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if st := d.stats(t); statNum(t, st, "runs") != 1 || statNum(t, st, "refused") != 1 {
+		t.Fatalf("counts: %s", st)
+	}
+}

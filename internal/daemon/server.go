@@ -60,7 +60,10 @@ type Server struct {
 	cfg  Config
 	ln   *net.UnixListener
 	euid int
-	sem  chan struct{}
+	// userNS is the daemon's user namespace (dev, inode of
+	// /proc/self/ns/user): clients in another one are refused.
+	userNS [2]uint64
+	sem    chan struct{}
 
 	stopping chan struct{} // closed by Shutdown: no new runs
 	stopOnce sync.Once
@@ -143,8 +146,13 @@ func Listen(cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("socket %s: chmod 0600: %v", path, err)
 	}
+	userNS, err := userNSOf("self")
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("the daemon's user namespace: %v", err)
+	}
 	return &Server{
-		cfg: cfg, ln: ln, euid: os.Geteuid(), sem: make(chan struct{}, cfg.MaxRuns),
+		cfg: cfg, ln: ln, euid: os.Geteuid(), userNS: userNS, sem: make(chan struct{}, cfg.MaxRuns),
 		stopping: make(chan struct{}), served: make(chan struct{}),
 		conns: map[*conn]struct{}{},
 	}, nil
@@ -276,6 +284,48 @@ func (r *request) closeFDs() {
 	r.fds = nil
 }
 
+// soPeerPidfd is SO_PEERPIDFD (Linux 6.5): a pidfd of the peer, which
+// pins it while its user namespace is looked up by pid.
+const soPeerPidfd = 77
+
+// userNSOf returns the device and inode of /proc/PID/ns/user.
+func userNSOf(pid string) ([2]uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/"+pid+"/ns/user", &st); err != nil {
+		return [2]uint64{}, err
+	}
+	return [2]uint64{st.Dev, st.Ino}, nil
+}
+
+// peerUserNS returns the user namespace of the connection's peer, pid
+// (SO_PEERCRED's). With SO_PEERPIDFD the pid is checked to still be the
+// peer's after the lookup (not a recycled one); without it (older
+// kernels) the lookup is by pid alone.
+func (cn *conn) peerUserNS(pid int32) ([2]uint64, error) {
+	if pid <= 0 {
+		return [2]uint64{}, fmt.Errorf("the client's pid is not visible here")
+	}
+	pidfd := -1
+	cn.rc.Control(func(fd uintptr) {
+		if v, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, soPeerPidfd); err == nil {
+			pidfd = v
+		}
+	})
+	if pidfd >= 0 {
+		defer unix.Close(pidfd)
+	}
+	ns, err := userNSOf(strconv.Itoa(int(pid)))
+	if err != nil {
+		return ns, err
+	}
+	if pidfd >= 0 {
+		if err := unix.PidfdSendSignal(pidfd, 0, nil, 0); err != nil {
+			return ns, fmt.Errorf("the client exited")
+		}
+	}
+	return ns, nil
+}
+
 // reqBufs are receive buffers of wire.MaxRequest bytes (a request is
 // copied out at its own size).
 var reqBufs = sync.Pool{New: func() any { b := make([]byte, wire.MaxRequest); return &b }}
@@ -365,6 +415,17 @@ func (s *Server) serveConn(cn *conn) {
 	}
 	if int(ucred.Uid) != s.euid {
 		refuse("uid %d may not use this daemon (it serves uid %d only)", ucred.Uid, s.euid)
+		return
+	}
+	// A process in another user namespace — a jail's, should the socket
+	// be reachable from one — is refused even when its uid maps to the
+	// daemon's (as it does for a daemon of a normal user: the jail's user
+	// maps to that user).
+	if ns, err := cn.peerUserNS(ucred.Pid); err != nil {
+		refuse("the client's user namespace: %v", err)
+		return
+	} else if ns != s.userNS {
+		refuse("clients in another user namespace (pid %d) may not use this daemon", ucred.Pid)
 		return
 	}
 	switch {
