@@ -283,29 +283,33 @@ func instantDaemon() string {
 		exit(1)
 	}
 	sock := filepath.Join(dir, "instant.sock")
-	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
+	// Protocol v2 (docs/daemon.md): one datagram, whose 5th fd is the
+	// reply socket.
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		exit(1)
 	}
 	go func() {
-		buf, oob := make([]byte, 196608), make([]byte, 256)
+		buf, oob := make([]byte, 196608), make([]byte, 1024)
 		for {
-			c, err := ln.AcceptUnix()
+			_, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
 			if err != nil {
 				return
 			}
-			_, oobn, _, _, _ := c.ReadMsgUnix(buf, oob)
-			if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
-				for _, m := range msgs {
-					fds, _ := unix.ParseUnixRights(&m)
-					for _, fd := range fds {
-						unix.Close(fd)
-					}
+			msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+			if err != nil {
+				continue
+			}
+			for _, m := range msgs {
+				fds, _ := unix.ParseUnixRights(&m)
+				if len(fds) == 5 {
+					unix.Write(fds[4], []byte{'X', 0})
+				}
+				for _, fd := range fds {
+					unix.Close(fd)
 				}
 			}
-			c.Write([]byte{'X', 0})
-			c.Close()
 		}
 	}()
 	return sock

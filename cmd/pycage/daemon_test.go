@@ -348,7 +348,7 @@ func TestDaemonClientKilled(t *testing.T) {
 }
 
 // TestDaemonOtherUID: a client of another uid is refused, by the socket's
-// mode or, with the socket opened up, by the daemon's SO_PEERCRED check.
+// mode or, with the socket opened up, by the daemon's SCM_CREDENTIALS check.
 func TestDaemonOtherUID(t *testing.T) {
 	dir, err := os.MkdirTemp("/tmp", "pycage-daemon-uid-")
 	if err != nil {
@@ -374,7 +374,7 @@ func TestDaemonOtherUID(t *testing.T) {
 		return capture(t, cmd, "")
 	}
 	r := client()
-	want := "pycage run: daemon " + d.sock + " (PYCAGE_DAEMON): connect: permission denied\n"
+	want := "pycage run: daemon " + d.sock + " (PYCAGE_DAEMON): send: permission denied\n"
 	if r.code != 125 || r.stderr != want || r.stdout != "" {
 		t.Fatalf("uid 65534, socket 0600: exit %d stdout %q stderr %q; want 125 and %q", r.code, r.stdout, r.stderr, want)
 	}
@@ -412,26 +412,20 @@ func TestDaemonClientErrors(t *testing.T) {
 	cmd := exec.Command(pycageBin, "run", "--", "true")
 	cmd.Env = append(os.Environ(), "PYCAGE_DAEMON="+missing)
 	r = capture(t, cmd, "")
-	if want := "pycage run: daemon " + missing + " (PYCAGE_DAEMON): connect: no such file or directory\n"; r.code != 125 || r.stderr != want {
+	if want := "pycage run: daemon " + missing + " (PYCAGE_DAEMON): send: no such file or directory\n"; r.code != 125 || r.stderr != want {
 		t.Fatalf("no daemon: exit %d stderr %q, want %q", r.code, r.stderr, want)
 	}
 
-	// A "daemon" that takes the request and closes without an answer.
+	// A "daemon" that takes the request and closes its fds (the reply
+	// socket's end among them) without an answer.
 	sock := filepath.Join(t.TempDir(), "lost.sock")
-	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := fakeDaemonSocket(t, sock)
 	go func() {
-		c, err := ln.AcceptUnix()
-		if err != nil {
-			return
+		buf, oob := make([]byte, wire.MaxRequest), make([]byte, 1024)
+		_, oobn, _, _, err := ln.ReadMsgUnix(buf, oob)
+		if err == nil {
+			closeRights(oob[:oobn])
 		}
-		buf, oob := make([]byte, wire.MaxRequest), make([]byte, 256)
-		_, oobn, _, _, _ := c.ReadMsgUnix(buf, oob)
-		closeRights(oob[:oobn])
-		c.Close()
 	}()
 	cmd = exec.Command(pycageBin, "run", "--", "true")
 	cmd.Env = append(os.Environ(), "PYCAGE_DAEMON="+sock)
@@ -439,6 +433,18 @@ func TestDaemonClientErrors(t *testing.T) {
 	if want := "pycage run: daemon " + sock + ": connection lost\n"; r.code != 125 || r.stderr != want {
 		t.Fatalf("lost connection: exit %d stderr %q, want %q", r.code, r.stderr, want)
 	}
+}
+
+// fakeDaemonSocket binds a SOCK_DGRAM socket at sock (a fake daemon of
+// protocol v2), closed at the end of the test.
+func fakeDaemonSocket(t *testing.T, sock string) *net.UnixConn {
+	t.Helper()
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); os.Remove(sock) })
+	return c
 }
 
 func closeRights(oob []byte) {
@@ -452,21 +458,19 @@ func closeRights(oob []byte) {
 }
 
 // TestDaemonClientProtocol checks the client's bytes against a fake daemon
-// in this process: the request (payload, 4 fds in order, the cwd), the
-// relayed signal, the exit code of 'X'.
+// in this process: the request datagram (payload, 5 fds in order, the
+// cwd, the reply socket), the relayed signal and the exit code of 'X' on
+// the reply socket.
 func TestDaemonClientProtocol(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "fake.sock")
-	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := fakeDaemonSocket(t, sock)
 	dir := t.TempDir()
 	type seen struct {
 		args, env []string
 		fds       int
 		cwd       string
 		stdoutOK  bool
+		replyType int
 		sig       []byte
 		err       error
 	}
@@ -474,14 +478,8 @@ func TestDaemonClientProtocol(t *testing.T) {
 	go func() {
 		var s seen
 		defer func() { got <- s }()
-		c, err := ln.AcceptUnix()
-		if err != nil {
-			s.err = err
-			return
-		}
-		defer c.Close()
-		buf, oob := make([]byte, wire.MaxRequest), make([]byte, 256)
-		n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+		buf, oob := make([]byte, wire.MaxRequest), make([]byte, 1024)
+		n, oobn, _, _, err := ln.ReadMsgUnix(buf, oob)
 		if err != nil {
 			s.err = err
 			return
@@ -490,26 +488,36 @@ func TestDaemonClientProtocol(t *testing.T) {
 		msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
 		var fds []int
 		for _, m := range msgs {
-			f, _ := unix.ParseUnixRights(&m)
-			fds = append(fds, f...)
+			if m.Header.Type == unix.SCM_RIGHTS {
+				f, _ := unix.ParseUnixRights(&m)
+				fds = append(fds, f...)
+			}
 		}
 		s.fds = len(fds)
-		if len(fds) == 4 {
-			s.cwd, _ = os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fds[3]))
-			// The client's stdout: what is written here is its output.
-			_, err := unix.Write(fds[1], []byte("written by the fake daemon\n"))
-			s.stdoutOK = err == nil
+		defer func() {
+			for _, fd := range fds {
+				unix.Close(fd)
+			}
+		}()
+		if len(fds) != 5 {
+			return
 		}
-		for _, fd := range fds {
+		s.cwd, _ = os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fds[3]))
+		// The client's stdout: what is written here is its output.
+		_, err = unix.Write(fds[1], []byte("written by the fake daemon\n"))
+		s.stdoutOK = err == nil
+		s.replyType, _ = unix.GetsockoptInt(fds[4], unix.SOL_SOCKET, unix.SO_TYPE)
+		for _, fd := range fds[:4] {
 			unix.Close(fd)
 		}
-		// Wait for the relayed SIGTERM, then answer 42.
+		fds = fds[4:]
+		// Wait for the relayed SIGTERM on the reply socket, then answer 42.
 		m := make([]byte, 16)
-		n, err = c.Read(m)
+		n, err = unix.Read(fds[0], m)
 		if err == nil {
 			s.sig = m[:n]
 		}
-		c.Write(wire.Exit(42))
+		unix.Write(fds[0], wire.Exit(42))
 	}()
 	cmd := exec.Command(pycageBin, "run", "--memory", "64M", "--", "python3", "-c", "pass")
 	cmd.Dir = dir
@@ -524,7 +532,7 @@ func TestDaemonClientProtocol(t *testing.T) {
 	line, _ := br.ReadString('\n')
 	cmd.Process.Signal(syscall.SIGTERM)
 	io.Copy(io.Discard, br)
-	err = cmd.Wait()
+	err := cmd.Wait()
 	s := <-got
 	if s.err != nil {
 		t.Fatalf("fake daemon: %v", s.err)
@@ -535,8 +543,8 @@ func TestDaemonClientProtocol(t *testing.T) {
 	if !strings.Contains("\x00"+strings.Join(s.env, "\x00")+"\x00", "\x00PROTO_TEST=1\x00") {
 		t.Errorf("env lacks the client's PROTO_TEST=1: %q", s.env)
 	}
-	if s.fds != 4 || s.cwd != dir || !s.stdoutOK || line != "written by the fake daemon\n" {
-		t.Errorf("fds %d cwd %q (want %q) stdout %v %q", s.fds, s.cwd, dir, s.stdoutOK, line)
+	if s.fds != 5 || s.cwd != dir || !s.stdoutOK || line != "written by the fake daemon\n" || s.replyType != unix.SOCK_SEQPACKET {
+		t.Errorf("fds %d cwd %q (want %q) stdout %v %q reply socket type %d", s.fds, s.cwd, dir, s.stdoutOK, line, s.replyType)
 	}
 	if !bytes.Equal(s.sig, []byte{'S', 15}) {
 		t.Errorf("relayed signal message %q, want \"S\\x0f\"", s.sig)
@@ -702,12 +710,11 @@ func TestDaemonStart(t *testing.T) {
 
 	dir := t.TempDir()
 	stale := filepath.Join(dir, "d.sock")
-	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: stale, Net: "unixpacket"})
+	gc, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: stale, Net: "unixgram"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln.SetUnlinkOnClose(false)
-	ln.Close()
+	gc.Close()
 	d2 := startDaemon(t, dir)
 	if !strings.Contains(d2.logs.String(), "removed the stale socket") {
 		t.Fatalf("stale socket:\n%s", d2.logs.String())

@@ -1,9 +1,9 @@
 // Package daemon is `pycage daemon`: a unix socket server that runs the
-// `pycage run` invocations clients hand it (protocol v1, docs/daemon.md,
+// `pycage run` invocations clients hand it (protocol v2, docs/daemon.md,
 // encoded by package wire) in prepared jails (Cache).
 //
 // The server knows the protocol, the clients' credentials and the life of a
-// connection; what a request means (the flags of `pycage run`) is the
+// request; what a request means (the flags of `pycage run`) is the
 // Handler's (cmd/pycage: runcmd.RunWith).
 package daemon
 
@@ -35,8 +35,8 @@ type Request struct {
 	Stdin, Stdout, Stderr *os.File
 	// Signals the client relays (SIGINT, SIGTERM, SIGHUP, SIGQUIT).
 	Signals <-chan os.Signal
-	UID     int // the client's uid (SO_PEERCRED)
-	PID     int // the client's pid (SO_PEERCRED), for logs
+	UID     int // the client's uid (SCM_CREDENTIALS)
+	PID     int // the client's pid (SCM_CREDENTIALS), for logs
 }
 
 // Handler runs a request and returns its exit code (0..255). ctx is
@@ -51,19 +51,20 @@ type Config struct {
 	Handler Handler
 	// Logf logs one line (nil: stderr, prefixed "pycage daemon: ").
 	Logf func(format string, a ...any)
-	// RequestTimeout bounds the wait for a connection's request (10s).
-	RequestTimeout time.Duration
 }
 
 // Server serves one socket.
 type Server struct {
 	cfg  Config
-	ln   *net.UnixListener
+	sock *net.UnixConn // the SOCK_DGRAM socket requests come to
+	rc   syscall.RawConn
 	euid int
 	// userNS is the daemon's user namespace (dev, inode of
 	// /proc/self/ns/user): clients in another one are refused.
 	userNS [2]uint64
-	sem    chan struct{}
+	// passPidfd: SO_PASSPIDFD is on, every request carries SCM_PIDFD.
+	passPidfd bool
+	sem       chan struct{}
 
 	stopping chan struct{} // closed by Shutdown: no new runs
 	stopOnce sync.Once
@@ -77,11 +78,11 @@ type Server struct {
 	runs, refused, canceled atomic.Int64
 }
 
-// conn is one client connection.
+// conn is one request's reply socket (the client's socketpair).
 type conn struct {
-	c      *net.UnixConn
+	f      *os.File // non-blocking: reads wait in Go's poller
 	rc     syscall.RawConn
-	cancel context.CancelCauseFunc // nil until the request is in
+	cancel context.CancelCauseFunc // nil until the run may start
 }
 
 var (
@@ -90,8 +91,8 @@ var (
 )
 
 // Listen creates the server's socket (mode 0600). A socket file at the
-// path that no daemon answers on is stale and removed; a daemon that
-// answers there, or a file that is not a socket, is an error.
+// path that no daemon is bound to is stale and removed; a daemon bound
+// there, or a file that is not a socket, is an error.
 func Listen(cfg Config) (*Server, error) {
 	if cfg.MaxRuns < 1 {
 		return nil, fmt.Errorf("max runs %d: must be at least 1", cfg.MaxRuns)
@@ -104,9 +105,6 @@ func Listen(cfg Config) (*Server, error) {
 			fmt.Fprintf(os.Stderr, "pycage daemon: "+format+"\n", a...)
 		}
 	}
-	if cfg.RequestTimeout <= 0 {
-		cfg.RequestTimeout = 10 * time.Second
-	}
 	path := cfg.Socket
 	if path == "" {
 		return nil, errors.New("no socket path")
@@ -114,48 +112,83 @@ func Listen(cfg Config) (*Server, error) {
 	if len(path) >= len(unix.RawSockaddrUnix{}.Path) {
 		return nil, fmt.Errorf("socket %s: the path is longer than %d bytes", path, len(unix.RawSockaddrUnix{}.Path)-1)
 	}
-	addr := &net.UnixAddr{Name: path, Net: "unixpacket"}
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode().Type() != fs.ModeSocket {
 			return nil, fmt.Errorf("socket %s: exists and is not a socket (%s)", path, fi.Mode().Type())
 		}
-		c, err := net.DialUnix("unixpacket", nil, addr)
-		switch {
+		// connect(2) of a datagram socket succeeds when a socket is bound
+		// at the path, and is refused when the file is stale.
+		switch err := probe(path); {
 		case err == nil:
-			c.Close()
 			return nil, fmt.Errorf("socket %s: a daemon already answers there", path)
-		case errors.Is(err, syscall.ECONNREFUSED):
+		case errors.Is(err, unix.EPROTOTYPE):
+			return nil, fmt.Errorf("socket %s: a daemon already answers there (a socket of another type: another protocol version)", path)
+		case errors.Is(err, unix.ECONNREFUSED):
 			if err := os.Remove(path); err != nil {
 				return nil, fmt.Errorf("socket %s: remove the stale socket: %v", path, err)
 			}
 			cfg.Logf("removed the stale socket %s", path)
 		default:
-			return nil, fmt.Errorf("socket %s: exists, and connecting to it failed: %v", path, errors.Unwrap(err))
+			return nil, fmt.Errorf("socket %s: exists, and connecting to it failed: %v", path, err)
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("socket %s: %v", path, err)
 	}
 	// The socket is made 0600 by bind itself: no moment with a wider mode.
 	old := syscall.Umask(0o177)
-	ln, err := net.ListenUnix("unixpacket", addr)
+	sock, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
 	syscall.Umask(old)
 	if err != nil {
-		return nil, fmt.Errorf("socket %s: listen: %v", path, errors.Unwrap(err))
+		return nil, fmt.Errorf("socket %s: bind: %v", path, errors.Unwrap(err))
+	}
+	fail := func(format string, a ...any) (*Server, error) {
+		sock.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf(format, a...)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("socket %s: chmod 0600: %v", path, err)
+		return fail("socket %s: chmod 0600: %v", path, err)
+	}
+	rc, err := sock.SyscallConn()
+	if err != nil {
+		return fail("socket %s: %v", path, err)
+	}
+	var credErr error
+	passPidfd := false
+	rc.Control(func(fd uintptr) {
+		// Every datagram then carries its sender's SCM_CREDENTIALS and
+		// (Linux 6.5) a pidfd of it: the sender pinned while its user
+		// namespace is looked up by pid.
+		credErr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1)
+		passPidfd = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSPIDFD, 1) == nil
+	})
+	if credErr != nil {
+		return fail("socket %s: setsockopt SO_PASSCRED: %v", path, credErr)
 	}
 	userNS, err := userNSOf("self")
 	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("the daemon's user namespace: %v", err)
+		return fail("the daemon's user namespace: %v", err)
 	}
 	return &Server{
-		cfg: cfg, ln: ln, euid: os.Geteuid(), userNS: userNS, sem: make(chan struct{}, cfg.MaxRuns),
-		stopping: make(chan struct{}), served: make(chan struct{}),
+		cfg: cfg, sock: sock, rc: rc, euid: os.Geteuid(), userNS: userNS, passPidfd: passPidfd,
+		sem: make(chan struct{}, cfg.MaxRuns), stopping: make(chan struct{}), served: make(chan struct{}),
 		conns: map[*conn]struct{}{},
 	}, nil
+}
+
+// probe connects a datagram socket to path.
+func probe(path string) error {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	for {
+		err = unix.Connect(fd, &unix.SockaddrUnix{Name: path})
+		if err != unix.EINTR {
+			return err
+		}
+	}
 }
 
 // Stats are the server's counts.
@@ -170,62 +203,132 @@ func (s *Server) Stats() Stats {
 	return Stats{Runs: s.runs.Load(), Refused: s.refused.Load(), Canceled: s.canceled.Load()}
 }
 
-// Serve accepts connections until Shutdown.
+// oobSize holds the control messages of any datagram: SCM_RIGHTS with
+// the most fds one message can carry (SCM_MAX_FD, 253), so that no count
+// is truncated, SCM_CREDENTIALS and SCM_PIDFD.
+var oobSize = unix.CmsgSpace(253*4) + unix.CmsgSpace(unix.SizeofUcred) + unix.CmsgSpace(4)
+
+// reqBufs are receive buffers of wire.MaxRequest bytes, handed from the
+// receiving goroutine to the request's.
+var reqBufs = sync.Pool{New: func() any { b := make([]byte, wire.MaxRequest); return &b }}
+
+// Serve receives requests until Shutdown; each is served by a goroutine
+// of its own.
 func (s *Server) Serve() error {
 	s.serving.Store(true)
 	defer close(s.served)
+	oob := make([]byte, oobSize)
 	delay := time.Duration(0)
 	for {
-		c, err := s.ln.AcceptUnix()
+		bp := reqBufs.Get().(*[]byte)
+		n, oobn, flags, err := recvmsg(s.rc, *bp, oob, unix.MSG_CMSG_CLOEXEC)
 		if err != nil {
+			reqBufs.Put(bp)
+			select {
+			case <-s.stopping:
+				s.drain(oob)
+				return nil
+			default:
+			}
+			if errors.Is(err, unix.ENOMEM) || errors.Is(err, unix.ENOBUFS) || errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.cfg.Logf("receive: %v; retrying in %v", err, delay)
+				time.Sleep(delay)
+				continue
+			}
+			return fmt.Errorf("receive on %s: %v", s.cfg.Socket, err)
+		}
+		delay = 0
+		if n == 0 && oobn == 0 && flags&unix.MSG_TRUNC == 0 {
+			// An empty datagram, or the end of the queue after
+			// Shutdown's shutdown(SHUT_RD).
+			reqBufs.Put(bp)
 			select {
 			case <-s.stopping:
 				return nil
 			default:
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
-				errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM) || errors.Is(err, syscall.ECONNABORTED) {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.cfg.Logf("accept: %v; retrying in %v", err, delay)
-				time.Sleep(delay)
-				continue
-			}
-			return fmt.Errorf("accept on %s: %v", s.cfg.Socket, err)
-		}
-		delay = 0
-		rc, err := c.SyscallConn()
-		if err != nil {
-			c.Close()
+			s.refused.Add(1)
+			s.cfg.Logf("dropped an empty datagram")
 			continue
 		}
-		cn := &conn{c: c, rc: rc}
-		s.mu.Lock()
-		s.conns[cn] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			s.serveConn(cn)
-			s.mu.Lock()
-			delete(s.conns, cn)
-			s.mu.Unlock()
-		}()
+		s.dispatch(bp, n, oob[:oobn], flags)
 	}
 }
 
-// Shutdown stops accepting (the socket is removed), refuses requests that
-// have not started, lets running runs finish for grace (or until force is
-// closed), then cancels them, and returns when every connection is done.
+// drain serves (refuses: the server stops) the datagrams still queued
+// after Shutdown's shutdown(SHUT_RD), which keeps new ones out.
+func (s *Server) drain(oob []byte) {
+	for {
+		bp := reqBufs.Get().(*[]byte)
+		var n, oobn, flags int
+		var err error
+		s.rc.Control(func(fd uintptr) {
+			for {
+				n, oobn, flags, _, err = unix.Recvmsg(int(fd), *bp, oob, unix.MSG_CMSG_CLOEXEC|unix.MSG_DONTWAIT)
+				if err != unix.EINTR {
+					return
+				}
+			}
+		})
+		if err != nil || n == 0 && oobn == 0 && flags&unix.MSG_TRUNC == 0 {
+			reqBufs.Put(bp)
+			return
+		}
+		s.dispatch(bp, n, oob[:oobn], flags)
+	}
+}
+
+// dispatch parses the control messages of a datagram (its fds are then
+// the request's) and serves it in a goroutine, which returns bp.
+func (s *Server) dispatch(bp *[]byte, n int, oob []byte, flags int) {
+	rq := &request{buf: bp, n: n, pidfd: -1, trunc: flags&unix.MSG_TRUNC != 0, ctrunc: flags&unix.MSG_CTRUNC != 0}
+	if msgs, err := unix.ParseSocketControlMessage(oob); err != nil {
+		rq.err = fmt.Errorf("parse the control messages: %v", err)
+	} else {
+		for i := range msgs {
+			m := &msgs[i]
+			if m.Header.Level != unix.SOL_SOCKET {
+				continue
+			}
+			switch m.Header.Type {
+			case unix.SCM_RIGHTS:
+				// Parsed for the fds even when the message is refused:
+				// they are all closed.
+				fds, err := unix.ParseUnixRights(m)
+				if err != nil {
+					rq.err = fmt.Errorf("parse SCM_RIGHTS: %v", err)
+				}
+				rq.fds = append(rq.fds, fds...)
+			case unix.SCM_CREDENTIALS:
+				rq.cred, _ = unix.ParseUnixCredentials(m)
+			case unix.SCM_PIDFD:
+				if len(m.Data) == 4 {
+					if rq.pidfd >= 0 {
+						unix.Close(rq.pidfd)
+					}
+					rq.pidfd = int(int32(uint32(m.Data[0]) | uint32(m.Data[1])<<8 | uint32(m.Data[2])<<16 | uint32(m.Data[3])<<24))
+				}
+			}
+		}
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.serveRequest(rq)
+	}()
+}
+
+// Shutdown stops receiving (the socket is removed; requests still queued
+// are refused), refuses requests that have not started, lets running runs
+// finish for grace (or until force is closed), then cancels them, and
+// returns when every request is done.
 func (s *Server) Shutdown(grace time.Duration, force <-chan struct{}) {
-	s.stopOnce.Do(func() {
-		close(s.stopping)
-		s.ln.Close() // unlinks the socket
-		os.Remove(s.cfg.Socket)
-	})
+	s.stop()
 	if s.serving.Load() {
 		<-s.served
 	}
+	s.sock.Close()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	t := time.NewTimer(grace)
@@ -243,17 +346,27 @@ func (s *Server) Shutdown(grace time.Duration, force <-chan struct{}) {
 		if cn.cancel != nil {
 			cn.cancel(errShutdown)
 		}
-		cn.c.SetReadDeadline(time.Now()) // a connection still sending its request
 	}
 	s.mu.Unlock()
 	<-done
 }
 
-// recvmsg is one recvmsg(2) on the connection, waiting in Go's poller
-// (read deadlines apply).
-func (cn *conn) recvmsg(buf, oob []byte, flags int) (n, oobn, rflags int, err error) {
+// stop stops receiving: the socket is removed, no datagram is queued
+// after this (senders get EPIPE), and Serve drains the queue and returns.
+func (s *Server) stop() {
+	s.stopOnce.Do(func() {
+		close(s.stopping)
+		os.Remove(s.cfg.Socket)
+		s.rc.Control(func(fd uintptr) { unix.Shutdown(int(fd), unix.SHUT_RD) })
+		s.sock.SetReadDeadline(time.Now())
+	})
+}
+
+// recvmsg is one recvmsg(2) on rc, waiting in Go's poller (read deadlines
+// apply).
+func recvmsg(rc syscall.RawConn, buf, oob []byte, flags int) (n, oobn, rflags int, err error) {
 	var opErr error
-	err = cn.rc.Read(func(fd uintptr) bool {
+	err = rc.Read(func(fd uintptr) bool {
 		for {
 			n, oobn, rflags, _, opErr = unix.Recvmsg(int(fd), buf, oob, flags|unix.MSG_DONTWAIT)
 			if opErr != unix.EINTR {
@@ -267,26 +380,34 @@ func (cn *conn) recvmsg(buf, oob []byte, flags int) (n, oobn, rflags int, err er
 	return
 }
 
-// request is a connection's first message.
+// request is one request datagram.
 type request struct {
-	payload []byte
-	fds     []int
-	trunc   bool // the payload was larger than MaxRequest
-	ctrunc  bool // more fds than the control buffer holds
+	buf    *[]byte // from reqBufs; the payload is (*buf)[:n]
+	n      int
+	fds    []int
+	cred   *unix.Ucred // SCM_CREDENTIALS
+	pidfd  int         // SCM_PIDFD, or -1
+	trunc  bool        // the payload was larger than MaxRequest
+	ctrunc bool        // a control message did not fit (or the pidfd could not be made)
+	err    error       // parsing the control messages
 }
 
-func (r *request) closeFDs() {
+func (r *request) close() {
 	for _, fd := range r.fds {
 		if fd >= 0 {
 			unix.Close(fd)
 		}
 	}
 	r.fds = nil
+	if r.pidfd >= 0 {
+		unix.Close(r.pidfd)
+		r.pidfd = -1
+	}
+	if r.buf != nil {
+		reqBufs.Put(r.buf)
+		r.buf = nil
+	}
 }
-
-// soPeerPidfd is SO_PEERPIDFD (Linux 6.5): a pidfd of the peer, which
-// pins it while its user namespace is looked up by pid.
-const soPeerPidfd = 77
 
 // userNSOf returns the device and inode of /proc/PID/ns/user.
 func userNSOf(pid string) ([2]uint64, error) {
@@ -297,146 +418,140 @@ func userNSOf(pid string) ([2]uint64, error) {
 	return [2]uint64{st.Dev, st.Ino}, nil
 }
 
-// peerUserNS returns the user namespace of the connection's peer, pid
-// (SO_PEERCRED's). With SO_PEERPIDFD the pid is checked to still be the
-// peer's after the lookup (not a recycled one); without it (older
-// kernels) the lookup is by pid alone.
-func (cn *conn) peerUserNS(pid int32) ([2]uint64, error) {
+// senderUserNS returns the user namespace of the request's sender, pid
+// (SCM_CREDENTIALS'). With its SCM_PIDFD the pid is checked to still be
+// the sender's after the lookup (not a recycled one); without
+// SO_PASSPIDFD (older kernels) the lookup is by pid alone.
+func (s *Server) senderUserNS(rq *request) ([2]uint64, error) {
+	pid := rq.cred.Pid
 	if pid <= 0 {
 		return [2]uint64{}, fmt.Errorf("the client's pid is not visible here")
 	}
-	pidfd := -1
-	cn.rc.Control(func(fd uintptr) {
-		if v, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, soPeerPidfd); err == nil {
-			pidfd = v
-		}
-	})
-	if pidfd >= 0 {
-		defer unix.Close(pidfd)
+	if s.passPidfd && rq.pidfd < 0 {
+		// The kernel could not make the pidfd: the sender is gone.
+		return [2]uint64{}, fmt.Errorf("the client exited")
 	}
 	ns, err := userNSOf(strconv.Itoa(int(pid)))
 	if err != nil {
 		return ns, err
 	}
-	if pidfd >= 0 {
-		if err := unix.PidfdSendSignal(pidfd, 0, nil, 0); err != nil {
+	if rq.pidfd >= 0 {
+		if err := unix.PidfdSendSignal(rq.pidfd, 0, nil, 0); err != nil {
 			return ns, fmt.Errorf("the client exited")
 		}
 	}
 	return ns, nil
 }
 
-// reqBufs are receive buffers of wire.MaxRequest bytes (a request is
-// copied out at its own size).
-var reqBufs = sync.Pool{New: func() any { b := make([]byte, wire.MaxRequest); return &b }}
-
-// readRequest receives the request message and its fds (close-on-exec).
-func (cn *conn) readRequest() (*request, error) {
-	bp := reqBufs.Get().(*[]byte)
-	defer reqBufs.Put(bp)
-	buf := *bp
-	// Room for more fds than the protocol's, so that a wrong count is
-	// seen, not truncated.
-	oob := make([]byte, unix.CmsgSpace(16*4))
-	n, oobn, flags, err := cn.recvmsg(buf, oob, unix.MSG_CMSG_CLOEXEC)
-	if err != nil {
-		return nil, err
+// replySocket returns whether fd is a unix SOCK_SEQPACKET socket.
+func replySocket(fd int) bool {
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	if err != nil || typ != unix.SOCK_SEQPACKET {
+		return false
 	}
-	r := &request{payload: append([]byte(nil), buf[:n]...), trunc: flags&unix.MSG_TRUNC != 0, ctrunc: flags&unix.MSG_CTRUNC != 0}
-	if oobn > 0 {
-		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		if err != nil {
-			return r, fmt.Errorf("parse the control messages: %v", err)
-		}
-		for _, m := range msgs {
-			if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_RIGHTS {
-				fds, err := unix.ParseUnixRights(&m)
-				if err != nil {
-					r.closeFDs()
-					return r, fmt.Errorf("parse SCM_RIGHTS: %v", err)
-				}
-				r.fds = append(r.fds, fds...)
-			}
-		}
-	}
-	if n == 0 && oobn == 0 && !r.trunc {
-		return nil, errClientGone
-	}
-	return r, nil
+	dom, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	return err == nil && dom == unix.AF_UNIX
 }
 
-func (s *Server) serveConn(cn *conn) {
-	defer cn.c.Close()
-	var ucred *unix.Ucred
-	var credErr error
-	cn.rc.Control(func(fd uintptr) {
-		ucred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	})
-	if credErr != nil {
+func (s *Server) serveRequest(rq *request) {
+	defer rq.close()
+	who := "client"
+	if rq.cred != nil {
+		who = fmt.Sprintf("client pid %d uid %d", rq.cred.Pid, rq.cred.Uid)
+	}
+	// The reply socket: without a usable one the request cannot be
+	// answered and is dropped.
+	if len(rq.fds) <= wire.FDReply || !replySocket(rq.fds[wire.FDReply]) {
 		s.refused.Add(1)
-		s.cfg.Logf("connection: SO_PEERCRED: %v", credErr)
-		cn.c.Write(wire.Exit(jail.ExitSetup))
+		s.cfg.Logf("%s: dropped a request of %d bytes and %d fds: its fd %d is not a unix SOCK_SEQPACKET socket to answer on",
+			who, rq.n, len(rq.fds), wire.FDReply)
 		return
 	}
-	who := fmt.Sprintf("client pid %d uid %d", ucred.Pid, ucred.Uid)
-
-	cn.c.SetReadDeadline(time.Now().Add(s.cfg.RequestTimeout))
-	rq, err := cn.readRequest()
-	cn.c.SetReadDeadline(time.Time{})
-	if rq != nil {
-		defer rq.closeFDs()
+	replyFD := rq.fds[wire.FDReply]
+	rq.fds[wire.FDReply] = -1
+	if err := unix.SetNonblock(replyFD, true); err != nil {
+		unix.Close(replyFD)
+		s.refused.Add(1)
+		s.cfg.Logf("%s: dropped a request: the reply socket: %v", who, err)
+		return
 	}
+	cn := &conn{f: os.NewFile(uintptr(replyFD), "reply")}
+	defer cn.f.Close()
+	rc, err := cn.f.SyscallConn()
+	if err != nil {
+		s.refused.Add(1)
+		s.cfg.Logf("%s: dropped a request: the reply socket: %v", who, err)
+		return
+	}
+	cn.rc = rc
+	s.mu.Lock()
+	s.conns[cn] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, cn)
+		s.mu.Unlock()
+	}()
+
 	// refuse answers 'X' 125 with a one-line reason on the client's
-	// stderr, when it sent one.
+	// stderr.
 	refuse := func(format string, a ...any) {
 		s.refused.Add(1)
 		msg := fmt.Sprintf(format, a...)
 		s.cfg.Logf("%s: refused: %s", who, msg)
-		if rq != nil && len(rq.fds) > wire.FDStderr {
+		if len(rq.fds) > wire.FDStderr && rq.fds[wire.FDStderr] >= 0 {
 			unix.Write(rq.fds[wire.FDStderr], []byte("pycage daemon: "+msg+"\n"))
 		}
-		cn.c.Write(wire.Exit(jail.ExitSetup))
+		cn.f.Write(wire.Exit(jail.ExitSetup))
 	}
 	switch {
-	case errors.Is(err, errClientGone):
-		s.cfg.Logf("%s: connection closed before its request", who)
+	case rq.err != nil:
+		refuse("receive the request: %v", rq.err)
 		return
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		select {
-		case <-s.stopping:
-			refuse("shutting down: no request yet")
-		default:
-			refuse("no request within %v", s.cfg.RequestTimeout)
-		}
+	case rq.cred == nil:
+		refuse("the request carries no credentials (SCM_CREDENTIALS)")
 		return
-	case err != nil:
-		refuse("receive the request: %v", err)
+	case int(rq.cred.Uid) != s.euid:
+		refuse("uid %d may not use this daemon (it serves uid %d only)", rq.cred.Uid, s.euid)
 		return
 	}
-	if int(ucred.Uid) != s.euid {
-		refuse("uid %d may not use this daemon (it serves uid %d only)", ucred.Uid, s.euid)
+	// SCM_CREDENTIALS can be claimed: a sender with CAP_SYS_ADMIN over its
+	// pid namespace's owner may name another process of that namespace
+	// (and the SCM_PIDFD follows the claim). The reply socket's peer
+	// credentials are those of the process that made the socketpair, and
+	// cannot be: the sender must be that process.
+	var peer *unix.Ucred
+	var peerErr error
+	cn.rc.Control(func(fd uintptr) { peer, peerErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) })
+	if peerErr != nil {
+		refuse("the reply socket: SO_PEERCRED: %v", peerErr)
+		return
+	} else if peer.Pid != rq.cred.Pid {
+		refuse("the reply socket was made by pid %d, not by the sender (pid %d)", peer.Pid, rq.cred.Pid)
 		return
 	}
 	// A process in another user namespace — a jail's, should the socket
 	// be reachable from one — is refused even when its uid maps to the
 	// daemon's (as it does for a daemon of a normal user: the jail's user
 	// maps to that user).
-	if ns, err := cn.peerUserNS(ucred.Pid); err != nil {
+	if ns, err := s.senderUserNS(rq); err != nil {
 		refuse("the client's user namespace: %v", err)
 		return
 	} else if ns != s.userNS {
-		refuse("clients in another user namespace (pid %d) may not use this daemon", ucred.Pid)
+		refuse("clients in another user namespace (pid %d) may not use this daemon", rq.cred.Pid)
 		return
 	}
 	switch {
 	case rq.trunc:
 		refuse("the request is larger than %d bytes", wire.MaxRequest)
 		return
-	case rq.ctrunc || len(rq.fds) != wire.NumFDs:
-		refuse("the request carries %d fds, want %d (stdin, stdout, stderr, cwd)", len(rq.fds), wire.NumFDs)
+	case len(rq.fds) != wire.NumFDs:
+		refuse("the request carries %d fds, want %d (stdin, stdout, stderr, cwd, reply)", len(rq.fds), wire.NumFDs)
 		return
 	}
-	args, env, err := wire.DecodeRequest(rq.payload)
+	args, env, err := wire.DecodeRequest((*rq.buf)[:rq.n])
+	reqBufs.Put(rq.buf)
+	rq.buf = nil
 	if err != nil {
 		refuse("%v", err)
 		return
@@ -475,7 +590,7 @@ func (s *Server) serveConn(cn *conn) {
 		defer close(readerDone)
 		buf := make([]byte, 8)
 		for {
-			n, _, flags, err := cn.recvmsg(buf, nil, 0)
+			n, _, flags, err := recvmsg(cn.rc, buf, nil, 0)
 			switch {
 			case err != nil || n == 0:
 				if ctx.Err() == nil {
@@ -503,6 +618,9 @@ func (s *Server) serveConn(cn *conn) {
 			return
 		}
 	}()
+	// The reader ends when the reply socket is closed (cn.f.Close, after
+	// the answer) or the client's end is.
+	defer func() { cn.f.Close(); <-readerDone }()
 
 	// A slot: further clients wait here (or leave).
 	select {
@@ -517,6 +635,13 @@ func (s *Server) serveConn(cn *conn) {
 	case <-s.stopping:
 		refuse("shutting down: the run did not start")
 		return
+	}
+	select {
+	case <-s.stopping: // (the slot and the stop came at once)
+		<-s.sem
+		refuse("shutting down: the run did not start")
+		return
+	default:
 	}
 	var code int
 	func() {
@@ -536,7 +661,7 @@ func (s *Server) serveConn(cn *conn) {
 		defer func() { in.Close(); out.Close(); errf.Close() }()
 		s.runs.Add(1)
 		code = s.cfg.Handler(ctx, &Request{Args: args, Env: env, Dir: dir, Stdin: in, Stdout: out, Stderr: errf,
-			Signals: sigs, UID: int(ucred.Uid), PID: int(ucred.Pid)})
+			Signals: sigs, UID: int(rq.cred.Uid), PID: int(rq.cred.Pid)})
 		if pe, _ := protoErr.Load().(error); pe != nil {
 			fmt.Fprintf(errf, "pycage daemon: %v\n", pe)
 			code = jail.ExitSetup
@@ -546,12 +671,10 @@ func (s *Server) serveConn(cn *conn) {
 		s.canceled.Add(1)
 		s.cfg.Logf("%s: run cancelled: %v", who, cause)
 	}
-	// The stdio and cwd fds are closed (above and by rq.closeFDs) before
+	// The stdio and cwd fds are closed (above and by rq.close) before
 	// the answer: the client's readers see EOF when the client exits.
-	rq.closeFDs()
-	cn.c.Write(wire.Exit(code))
-	cn.c.Close()
-	<-readerDone
+	rq.close()
+	cn.f.Write(wire.Exit(code))
 }
 
 // relayed: the signals a cold `pycage run` relays to its command.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -59,10 +60,14 @@ func (l *logs) String() string {
 	return strings.Join(l.lines, "\n")
 }
 
-// client is a test client: its stdio are pipes.
+// client is a test client: its stdio are pipes, its reply socket a
+// socketpair.
 type client struct {
 	t                   *testing.T
-	c                   *net.UnixConn
+	sock                string
+	dg                  int           // its unbound SOCK_DGRAM socket
+	c                   *net.UnixConn // its end of the reply socket
+	reply               int           // the end sent to the daemon (-1 once sent)
 	stdinW              *os.File
 	stdoutR, stderrR    *os.File
 	stdin, stdout, errw *os.File // the ends sent to the daemon
@@ -71,11 +76,24 @@ type client struct {
 
 func dial(t *testing.T, sock string) *client {
 	t.Helper()
-	c, err := net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: sock, Net: "unixpacket"})
+	cl := &client{t: t, sock: sock}
+	var err error
+	cl.dg, err = unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := &client{t: t, c: c}
+	unix.SetsockoptInt(cl.dg, unix.SOL_SOCKET, unix.SO_SNDBUF, wire.SndBuf)
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(pair[0]), "reply")
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.c, cl.reply = c.(*net.UnixConn), pair[1]
 	var w *os.File
 	cl.stdin, cl.stdinW, _ = os.Pipe()
 	cl.stdoutR, w, _ = os.Pipe()
@@ -86,8 +104,6 @@ func dial(t *testing.T, sock string) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, _ := c.SyscallConn()
-	rc.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, wire.SndBuf) })
 	t.Cleanup(cl.close)
 	return cl
 }
@@ -98,15 +114,37 @@ func (cl *client) close() {
 		f.Close()
 	}
 	unix.Close(cl.cwd)
+	unix.Close(cl.dg)
+	if cl.reply >= 0 {
+		unix.Close(cl.reply)
+	}
 }
 
-// send sends payload with fds (nil: the client's 4).
+// fds are the client's 5 fds of a request.
+func (cl *client) fds() []int {
+	return []int{int(cl.stdin.Fd()), int(cl.stdout.Fd()), int(cl.errw.Fd()), cl.cwd, cl.reply}
+}
+
+// sendErr sends payload with fds (nil: the client's 5) in one datagram,
+// then closes its copy of the reply end.
+func (cl *client) sendErr(payload []byte, fds []int) error {
+	if fds == nil {
+		fds = cl.fds()
+	}
+	var err error
+	if len(fds) > 0 {
+		err = unix.Sendmsg(cl.dg, payload, unix.UnixRights(fds...), &unix.SockaddrUnix{Name: cl.sock}, 0)
+	} else {
+		err = unix.Sendmsg(cl.dg, payload, nil, &unix.SockaddrUnix{Name: cl.sock}, 0)
+	}
+	unix.Close(cl.reply)
+	cl.reply = -1
+	return err
+}
+
 func (cl *client) send(payload []byte, fds []int) {
 	cl.t.Helper()
-	if fds == nil {
-		fds = []int{int(cl.stdin.Fd()), int(cl.stdout.Fd()), int(cl.errw.Fd()), cl.cwd}
-	}
-	if _, _, err := cl.c.WriteMsgUnix(payload, unix.UnixRights(fds...), nil); err != nil {
+	if err := cl.sendErr(payload, fds); err != nil {
 		cl.t.Fatalf("send the request: %v", err)
 	}
 }
@@ -162,6 +200,9 @@ func TestServerRequest(t *testing.T) {
 		r.Stderr.WriteString("to stderr\n")
 		return 7
 	})
+	if !s.passPidfd {
+		t.Logf("SO_PASSPIDFD refused (kernel before 6.5?): the user namespace is looked up by pid alone")
+	}
 	cl := dial(t, s.cfg.Socket)
 	cl.request([]string{"--", "true"}, []string{"A=1", "B=2"})
 	if code := cl.exit(); code != 7 {
@@ -191,14 +232,11 @@ func TestServerRejects(t *testing.T) {
 		fds     func(cl *client) []int
 		msg     string
 	}{
-		{"3 fds", good, func(cl *client) []int { return []int{int(cl.stdin.Fd()), int(cl.stdout.Fd()), int(cl.errw.Fd())} }, "carries 3 fds, want 4"},
-		{"5 fds", good, func(cl *client) []int {
-			return []int{int(cl.stdin.Fd()), int(cl.stdout.Fd()), int(cl.errw.Fd()), cl.cwd, cl.cwd}
-		}, "carries 5 fds, want 4"},
-		{"magic", []byte("PCR9\x00\x00\x00\x00\x00\x00\x00\x00"), nil, `not "PCR1"`},
-		{"counts", []byte("PCR1\x02\x00\x00\x00\x00\x00\x00\x00a\x00"), nil, "holds 1 strings"},
+		{"6 fds", good, func(cl *client) []int { return append(cl.fds(), cl.cwd) }, "carries 6 fds, want 5"},
+		{"magic", []byte("PCR1\x00\x00\x00\x00\x00\x00\x00\x00"), nil, `not "PCR2"`},
+		{"counts", []byte("PCR2\x02\x00\x00\x00\x00\x00\x00\x00a\x00"), nil, "holds 1 strings"},
 		{"cwd not a dir", good, func(cl *client) []int {
-			return []int{int(cl.stdin.Fd()), int(cl.stdout.Fd()), int(cl.errw.Fd()), int(cl.stdin.Fd())}
+			return []int{int(cl.stdin.Fd()), int(cl.stdout.Fd()), int(cl.errw.Fd()), int(cl.stdin.Fd()), cl.reply}
 		}, "is not a directory"},
 		{"too large", append(good, make([]byte, wire.MaxRequest)...), nil, "larger than 196608 bytes"},
 	}
@@ -224,15 +262,74 @@ func TestServerRejects(t *testing.T) {
 	if st := s.Stats(); st.Refused != int64(len(cases)) || st.Runs != 0 {
 		t.Fatalf("stats %+v\n%s", st, l)
 	}
-	// A connection closed before its request is no run and no refusal.
+	// Without a usable reply socket (none, too few fds, a 5th fd that is
+	// not a unix SOCK_SEQPACKET socket) a request cannot be answered: it
+	// is dropped with a log line, and all its fds are closed.
+	drops := []struct {
+		name string
+		fds  func(cl *client) []int
+	}{
+		{"no fds", func(cl *client) []int { return []int{} }},
+		{"4 fds", func(cl *client) []int { return cl.fds()[:4] }},
+		{"5th a pipe", func(cl *client) []int { f := cl.fds(); f[4] = int(cl.stdin.Fd()); return f }},
+		{"5th a stream socket", func(cl *client) []int {
+			p, _ := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			t.Cleanup(func() { unix.Close(p[0]); unix.Close(p[1]) })
+			f := cl.fds()
+			f[4] = p[1]
+			return f
+		}},
+	}
+	for i, c := range drops {
+		t.Run("dropped/"+c.name, func(t *testing.T) {
+			cl := dial(t, s.cfg.Socket)
+			cl.send(good, c.fds(cl))
+			if msg := cl.output(cl.stderrR); msg != "" {
+				t.Fatalf("stderr %q", msg)
+			}
+			deadline := time.Now().Add(30 * time.Second)
+			for strings.Count(l.String(), "dropped a request") != i+1 {
+				if time.Now().After(deadline) {
+					t.Fatalf("no log of the dropped request:\n%s", l)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+	if calls.Load() != 0 {
+		t.Fatalf("the handler ran %d times", calls.Load())
+	}
+}
+
+// TestServerClaimedCredentials: a sender that claims another process's
+// pid in SCM_CREDENTIALS (root may) is refused: the reply socket was not
+// made by that process.
+func TestServerClaimedCredentials(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("claiming another pid needs CAP_SYS_ADMIN")
+	}
+	var calls atomic.Int64
+	s, _ := startServer(t, 1, func(ctx context.Context, r *Request) int { calls.Add(1); return 0 })
+	other := exec.Command("sleep", "60")
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { other.Process.Kill(); other.Wait() }()
 	cl := dial(t, s.cfg.Socket)
-	cl.c.Close()
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(l.String(), "connection closed before its request") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no log of the closed connection:\n%s", l)
-		}
-		time.Sleep(5 * time.Millisecond)
+	b, _ := wire.EncodeRequest([]string{"--", "true"}, nil)
+	oob := append(unix.UnixRights(cl.fds()...), unix.UnixCredentials(&unix.Ucred{Pid: int32(other.Process.Pid)})...)
+	err := unix.Sendmsg(cl.dg, b, oob, &unix.SockaddrUnix{Name: cl.sock}, 0)
+	unix.Close(cl.reply)
+	cl.reply = -1
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := cl.exit(); code != 125 {
+		t.Fatalf("exit %d, want 125", code)
+	}
+	want := fmt.Sprintf("pycage daemon: the reply socket was made by pid %d, not by the sender (pid %d)\n", os.Getpid(), other.Process.Pid)
+	if msg := cl.output(cl.stderrR); msg != want || calls.Load() != 0 {
+		t.Fatalf("stderr %q, want %q; %d runs", msg, want, calls.Load())
 	}
 }
 
@@ -398,8 +495,9 @@ func TestServerShutdown(t *testing.T) {
 	if _, err := os.Lstat(s.cfg.Socket); err == nil {
 		t.Fatal("the socket is still there")
 	}
-	if _, err := net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: s.cfg.Socket, Net: "unixpacket"}); err == nil {
-		t.Fatal("a new connection was accepted after Shutdown")
+	late := dial(t, s.cfg.Socket)
+	if err := late.sendErr([]byte("PCR2"), nil); err == nil {
+		t.Fatal("a request was sent after Shutdown")
 	}
 	select {
 	case <-shut:
@@ -414,6 +512,39 @@ func TestServerShutdown(t *testing.T) {
 		t.Fatalf("running client: exit %d", code)
 	}
 	<-shut
+}
+
+// TestServerShutdownQueued: a request queued on the socket when the
+// shutdown begins is refused, not dropped; one sent after it fails.
+func TestServerShutdownQueued(t *testing.T) {
+	l := &logs{}
+	s, err := Listen(Config{Socket: filepath.Join(t.TempDir(), "d.sock"), MaxRuns: 1, Logf: l.logf,
+		Handler: func(ctx context.Context, r *Request) int { return 0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued := dial(t, s.cfg.Socket)
+	queued.request(nil, nil)
+	s.stop()
+	late := dial(t, s.cfg.Socket)
+	if err := late.sendErr([]byte("PCR2"), nil); err == nil {
+		t.Fatal("a request was sent after the shutdown began")
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve() }()
+	if code := queued.exit(); code != 125 {
+		t.Fatalf("queued client: exit %d\n%s", code, l)
+	}
+	if msg := queued.output(queued.stderrR); msg != "pycage daemon: shutting down: the run did not start\n" {
+		t.Fatalf("queued client: %q", msg)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	s.Shutdown(0, nil)
+	if st := s.Stats(); st.Runs != 0 || st.Refused != 1 {
+		t.Fatalf("stats %+v\n%s", st, l)
+	}
 }
 
 func TestListen(t *testing.T) {
@@ -434,19 +565,29 @@ func TestListen(t *testing.T) {
 	}
 	s.Shutdown(0, nil)
 
-	// A stale socket file (nobody listens) is replaced.
-	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
+	// A stale socket file (nobody is bound to it) is replaced.
+	gc, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln.SetUnlinkOnClose(false)
-	ln.Close()
+	gc.Close()
 	l := &logs{}
 	s, err = Listen(Config{Socket: sock, MaxRuns: 1, Handler: h, Logf: l.logf})
 	if err != nil || !strings.Contains(l.String(), "removed the stale socket") {
 		t.Fatalf("stale socket: %v %s", err, l)
 	}
 	s.Shutdown(0, nil)
+
+	// A daemon of protocol v1 (SOCK_SEQPACKET) answering there is left
+	// alone.
+	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Listen(Config{Socket: sock, MaxRuns: 1, Handler: h}); err == nil || !strings.Contains(err.Error(), "a daemon already answers there") {
+		t.Fatalf("Listen on a live v1 socket: %v", err)
+	}
+	ln.Close()
 
 	file := filepath.Join(dir, "file")
 	os.WriteFile(file, []byte("x"), 0o644)

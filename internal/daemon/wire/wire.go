@@ -1,14 +1,16 @@
 // Package wire is the byte encoding of the protocol between `pycage run`
-// (the client) and `pycage daemon`, version 1 (docs/daemon.md). Both sides
+// (the client) and `pycage daemon`, version 2 (docs/daemon.md). Both sides
 // use it. It imports only the standard library: it is linked into every
 // `pycage run`.
 //
-// Messages on the SOCK_SEQPACKET connection:
+// The request is one datagram to the daemon's SOCK_DGRAM socket; the rest
+// goes over the reply socket, a SOCK_SEQPACKET socketpair whose one end the
+// request carries:
 //
-//	request  client -> daemon  "PCR1" argc:u32le envc:u32le (argc+envc strings, each NUL-terminated)
-//	                           + SCM_RIGHTS: stdin, stdout, stderr, cwd (O_PATH)
-//	signal   client -> daemon  'S' signo:u8       (2 bytes)
-//	exit     daemon -> client  'X' code:u8        (2 bytes)
+//	request  client -> daemon  "PCR2" argc:u32le envc:u32le (argc+envc strings, each NUL-terminated)
+//	         (datagram)        + SCM_RIGHTS: stdin, stdout, stderr, cwd (O_PATH), reply
+//	signal   client -> daemon  'S' signo:u8       (2 bytes, on the reply socket)
+//	exit     daemon -> client  'X' code:u8        (2 bytes, on the reply socket)
 package wire
 
 import (
@@ -20,15 +22,15 @@ import (
 
 const (
 	// Magic starts every request: the protocol and its version.
-	Magic = "PCR1"
+	Magic = "PCR2"
 	// MaxRequest is the largest request payload, header included.
 	MaxRequest = 196608
-	// SndBuf is the SO_SNDBUF the client sets so that a MaxRequest message
-	// fits in one sendmsg.
+	// SndBuf is the SO_SNDBUF the client sets so that a MaxRequest
+	// datagram fits in one sendmsg.
 	SndBuf = 262144
 	// NumFDs is the number of fds of a request, in the order FDStdin,
-	// FDStdout, FDStderr, FDCwd.
-	NumFDs = 4
+	// FDStdout, FDStderr, FDCwd, FDReply.
+	NumFDs = 5
 
 	// MsgSignal and MsgExit are the first bytes of the 2-byte messages.
 	MsgSignal = 'S'
@@ -43,6 +45,7 @@ const (
 	FDStdout
 	FDStderr
 	FDCwd
+	FDReply // one end of the client's socketpair(AF_UNIX, SOCK_SEQPACKET)
 )
 
 // TooLargeError is a request above MaxRequest bytes.

@@ -38,7 +38,7 @@ func TestRequestBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []byte("PCR1\x02\x00\x00\x00\x01\x00\x00\x00--\x00true\x00A=1\x00")
+	want := []byte("PCR2\x02\x00\x00\x00\x01\x00\x00\x00--\x00true\x00A=1\x00")
 	if !bytes.Equal(b, want) {
 		t.Fatalf("got  %q\nwant %q", b, want)
 	}
@@ -70,13 +70,13 @@ func TestRequestLimits(t *testing.T) {
 
 func TestDecodeRejects(t *testing.T) {
 	cases := map[string]string{
-		"short":          "PCR1\x01\x00",
-		"magic":          "PCR2\x00\x00\x00\x00\x00\x00\x00\x00",
-		"unterminated":   "PCR1\x01\x00\x00\x00\x00\x00\x00\x00abc",
-		"too few":        "PCR1\x02\x00\x00\x00\x00\x00\x00\x00a\x00",
-		"too many":       "PCR1\x01\x00\x00\x00\x00\x00\x00\x00a\x00b\x00",
-		"huge counts":    "PCR1\xff\xff\xff\xff\xff\xff\xff\xffa\x00",
-		"counts, no str": "PCR1\x00\x00\x00\x00\x01\x00\x00\x00",
+		"short":          "PCR2\x01\x00",
+		"magic":          "PCR1\x00\x00\x00\x00\x00\x00\x00\x00",
+		"unterminated":   "PCR2\x01\x00\x00\x00\x00\x00\x00\x00abc",
+		"too few":        "PCR2\x02\x00\x00\x00\x00\x00\x00\x00a\x00",
+		"too many":       "PCR2\x01\x00\x00\x00\x00\x00\x00\x00a\x00b\x00",
+		"huge counts":    "PCR2\xff\xff\xff\xff\xff\xff\xff\xffa\x00",
+		"counts, no str": "PCR2\x00\x00\x00\x00\x01\x00\x00\x00",
 	}
 	for name, in := range cases {
 		if a, e, err := DecodeRequest([]byte(in)); err == nil {
