@@ -1,14 +1,14 @@
 package main
 
 // The raw client of `pycage run` through a daemon (docs/daemon.md, protocol
-// v1): with PYCAGE_DAEMON set, the client side of a run is all pycage does,
+// v2): with PYCAGE_DAEMON set, the client side of a run is all pycage does,
 // and a Go program's start alone (the runtime, every package init) costs
 // more than the 4 ms a run through a daemon may add. So when pycage is
 // linked with -ldflags=-E=main.fastEntry (README.md), the process starts
 // in fastEntry (fastentry_amd64.s), which calls fastMain on the kernel's
 // initial stack before the Go runtime exists. fastMain either does the
-// whole run (connect, send the request, relay signals, exit with the
-// daemon's code) and never returns, or returns at once and the process
+// whole run (send the request, relay signals, exit with the daemon's
+// code) and never returns, or returns at once and the process
 // starts the Go runtime as if nothing had happened: not `pycage run`, no
 // PYCAGE_DAEMON, an nsjail config, or any failure before the request is
 // sent (the Go client, runcmd's client.go, then redoes the same and prints
@@ -38,7 +38,8 @@ func fastEntry()
 const (
 	fastMaxRequest = 196608 // wire.MaxRequest
 	fastSndBuf     = 262144 // wire.SndBuf
-	fastHeader     = 12     // "PCR1" argc envc
+	fastHeader     = 12     // "PCR2" argc envc
+	fastNumFDs     = 5      // stdin, stdout, stderr, cwd, the reply socket
 	// fastMaxEnv bounds the environment the raw client dedups (quadratic,
 	// see fastDupKey); a larger one goes to the Go client.
 	fastMaxEnv = 1024
@@ -60,12 +61,20 @@ type fastMsghdr struct {
 	_          int32
 }
 
+// fastCmsg is one SCM_RIGHTS control message of fastNumFDs fds: len is
+// CMSG_LEN (36), the message's buffer CMSG_SPACE (40, fastCmsgSpace).
 type fastCmsg struct {
 	len   uint64
 	level int32
 	typ   int32
-	fds   [4]int32
+	fds   [fastNumFDs]int32
+	_     int32
 }
+
+const (
+	fastCmsgLen   = 16 + 4*fastNumFDs
+	fastCmsgSpace = 16 + (4*fastNumFDs+7)&^7
+)
 
 type fastPollfd struct {
 	fd      int32
@@ -76,26 +85,31 @@ type fastPollfd struct {
 // fc is all of the raw client's memory (bss: only the pages used are ever
 // touched).
 var fc struct {
-	msg      [fastMaxRequest]byte
-	out      [1024]byte // an error line
-	rbuf     [fastRecv]byte
-	sig      [2]byte
-	si       [128]byte // struct signalfd_siginfo
-	addr     [2 + 108]byte
-	iov      [2]uint64
-	riov     [2]uint64
-	hdr      fastMsghdr
-	rhdr     fastMsghdr
-	cmsg     fastCmsg
-	pfd      [2]fastPollfd
-	mask     uint64
-	oldMask  uint64
-	sndbuf   int32
-	addrlen  uintptr
-	sockLen  int // of the socket's path, in fc.addr
-	fd, sfd  uintptr
-	cwd      uintptr
-	requestN int
+	msg     [fastMaxRequest]byte
+	out     [1024]byte // an error line
+	rbuf    [fastRecv]byte
+	sig     [2]byte
+	si      [128]byte // struct signalfd_siginfo
+	addr    [2 + 108]byte
+	iov     [2]uint64
+	riov    [2]uint64
+	hdr     fastMsghdr
+	rhdr    fastMsghdr
+	cmsg    fastCmsg
+	pair    [2]int32
+	pfd     [2]fastPollfd
+	mask    uint64
+	oldMask uint64
+	sndbuf  int32
+	addrlen uintptr
+	sockLen int // of the socket's path, in fc.addr
+	// fd is the client's end of the reply socket pair (signals out, the
+	// exit message in), reply the daemon's end, dg the datagram socket
+	// the request leaves on; ^0: not open.
+	fd, reply uintptr
+	dg, sfd   uintptr
+	cwd       uintptr
+	requestN  int
 }
 
 var fastDevNull = [...]byte{'/', 'd', 'e', 'v', '/', 'n', 'u', 'l', 'l', 0}
@@ -296,7 +310,7 @@ func fastRequest(argv unsafe.Pointer, argc int, envp unsafe.Pointer) bool {
 		}
 		envc++
 	}
-	fc.msg[0], fc.msg[1], fc.msg[2], fc.msg[3] = 'P', 'C', 'R', '1'
+	fc.msg[0], fc.msg[1], fc.msg[2], fc.msg[3] = 'P', 'C', 'R', '2'
 	fastPutU32(4, uint32(argc-2))
 	fastPutU32(8, uint32(envc))
 	fc.requestN = n
@@ -337,23 +351,36 @@ func fastAddr(sock unsafe.Pointer) bool {
 //go:nosplit
 //go:norace
 func fastUndo() {
-	if fc.fd != ^uintptr(0) {
-		fastSys(unix.SYS_CLOSE, fc.fd, 0, 0, 0, 0, 0)
-	}
-	if fc.sfd != ^uintptr(0) {
-		fastSys(unix.SYS_CLOSE, fc.sfd, 0, 0, 0, 0, 0)
-	}
-	if fc.cwd != ^uintptr(0) {
-		fastSys(unix.SYS_CLOSE, fc.cwd, 0, 0, 0, 0, 0)
-	}
+	fastClose(&fc.fd)
+	fastClose(&fc.reply)
+	fastClose(&fc.dg)
+	fastClose(&fc.sfd)
+	fastClose(&fc.cwd)
 	fastSys(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&fc.oldMask)), 0, 8, 0, 0)
 }
 
+// fastClose closes *fd unless it is ^0, and sets it to ^0.
+//
+//go:nosplit
+//go:norace
+func fastClose(fd *uintptr) {
+	if *fd != ^uintptr(0) {
+		fastSys(unix.SYS_CLOSE, *fd, 0, 0, 0, 0, 0)
+		*fd = ^uintptr(0)
+	}
+}
+
 // fastRun is the client up to the request; once the request is sent it
-// does not return. SIGPIPE stays as the process got it (every send is
-// MSG_NOSIGNAL): an error line to a broken stderr then kills the raw client
-// with SIGPIPE as the Go runtime kills the Go client
-// (TestFastClientBrokenStderr).
+// does not return. Protocol v2: the request is one datagram to the
+// daemon's SOCK_DGRAM socket, carrying (the 5th fd) the daemon's end of a
+// SOCK_SEQPACKET socket pair, the run's channel from then on. So the
+// daemon wakes once, at the sendmsg, with everything it needs (a v1
+// connect woke it before the request followed). Against a v1 daemon (a
+// SOCK_SEQPACKET socket) the sendmsg fails (EPROTOTYPE), and the Go client
+// takes over like after any other failure before the request is sent.
+// SIGPIPE stays as the process got it (every send is MSG_NOSIGNAL): an
+// error line to a broken stderr then kills the raw client with SIGPIPE as
+// the Go runtime kills the Go client (TestFastClientBrokenStderr).
 //
 //go:nosplit
 //go:norace
@@ -362,24 +389,18 @@ func fastRun(argv unsafe.Pointer, argc int, envp unsafe.Pointer, sock unsafe.Poi
 	if !fastStdFDs() || !fastRequest(argv, argc, envp) || !fastAddr(sock) {
 		return
 	}
-	fc.fd, fc.sfd, fc.cwd = ^uintptr(0), ^uintptr(0), ^uintptr(0)
-	// The whole message (with the working directory's fd) is ready before
-	// the connect: the daemon wakes at the connect, and the request
-	// follows it at once.
+	fc.fd, fc.reply, fc.dg, fc.sfd, fc.cwd = ^uintptr(0), ^uintptr(0), ^uintptr(0), ^uintptr(0), ^uintptr(0)
 	if r, e := fastSys(unix.SYS_OPENAT, fastAtFDCWD, uintptr(unsafe.Pointer(&fastDot[0])), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0); e == 0 {
 		fc.cwd = r
 	} else {
 		return
 	}
-	fc.cmsg = fastCmsg{len: 16 + 16, level: unix.SOL_SOCKET, typ: unix.SCM_RIGHTS, fds: [4]int32{0, 1, 2, int32(fc.cwd)}}
-	fc.iov[0], fc.iov[1] = uint64(uintptr(unsafe.Pointer(&fc.msg[0]))), uint64(fc.requestN)
-	fc.hdr = fastMsghdr{iov: uint64(uintptr(unsafe.Pointer(&fc.iov))), iovlen: 1, control: uint64(uintptr(unsafe.Pointer(&fc.cmsg))), controllen: 32}
 	// The signals the Go client relays, blocked from here on and read from
 	// a signalfd: those that come before the run starts are relayed once
-	// it does, as in the Go client (signal.Notify before connect).
+	// it does, as in the Go client (signal.Notify before the request).
 	fc.mask = 1<<(unix.SIGINT-1) | 1<<(unix.SIGTERM-1) | 1<<(unix.SIGHUP-1) | 1<<(unix.SIGQUIT-1)
 	if _, e := fastSys(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, uintptr(unsafe.Pointer(&fc.mask)), uintptr(unsafe.Pointer(&fc.oldMask)), 8, 0, 0); e != 0 {
-		fastSys(unix.SYS_CLOSE, fc.cwd, 0, 0, 0, 0, 0)
+		fastClose(&fc.cwd)
 		return
 	}
 	r, e := fastSys(unix.SYS_SIGNALFD4, ^uintptr(0), uintptr(unsafe.Pointer(&fc.mask)), 8, unix.SFD_NONBLOCK|unix.SFD_CLOEXEC, 0, 0)
@@ -388,19 +409,31 @@ func fastRun(argv unsafe.Pointer, argc int, envp unsafe.Pointer, sock unsafe.Poi
 		return
 	}
 	fc.sfd = r
-	r, e = fastSys(unix.SYS_SOCKET, unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0, 0, 0, 0)
+	if _, e = fastSys(unix.SYS_SOCKETPAIR, unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0, uintptr(unsafe.Pointer(&fc.pair)), 0, 0); e != 0 {
+		fastUndo()
+		return
+	}
+	fc.fd, fc.reply = uintptr(fc.pair[0]), uintptr(fc.pair[1])
+	r, e = fastSys(unix.SYS_SOCKET, unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0, 0, 0, 0)
 	if e != 0 {
 		fastUndo()
 		return
 	}
-	fc.fd = r
+	fc.dg = r
 	fc.sndbuf = fastSndBuf
-	if _, e = fastSys(unix.SYS_SETSOCKOPT, fc.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, uintptr(unsafe.Pointer(&fc.sndbuf)), 4, 0); e != 0 {
+	if _, e = fastSys(unix.SYS_SETSOCKOPT, fc.dg, unix.SOL_SOCKET, unix.SO_SNDBUF, uintptr(unsafe.Pointer(&fc.sndbuf)), 4, 0); e != 0 {
 		fastUndo()
 		return
 	}
+	fc.cmsg = fastCmsg{len: fastCmsgLen, level: unix.SOL_SOCKET, typ: unix.SCM_RIGHTS, fds: [fastNumFDs]int32{0, 1, 2, int32(fc.cwd), int32(fc.reply)}}
+	fc.iov[0], fc.iov[1] = uint64(uintptr(unsafe.Pointer(&fc.msg[0]))), uint64(fc.requestN)
+	fc.hdr = fastMsghdr{
+		name: uint64(uintptr(unsafe.Pointer(&fc.addr))), namelen: uint32(fc.addrlen),
+		iov: uint64(uintptr(unsafe.Pointer(&fc.iov))), iovlen: 1,
+		control: uint64(uintptr(unsafe.Pointer(&fc.cmsg))), controllen: fastCmsgSpace,
+	}
 	for {
-		_, e = fastSys(unix.SYS_CONNECT, fc.fd, uintptr(unsafe.Pointer(&fc.addr)), fc.addrlen, 0, 0, 0)
+		_, e = fastSys(unix.SYS_SENDMSG, fc.dg, uintptr(unsafe.Pointer(&fc.hdr)), unix.MSG_NOSIGNAL, 0, 0, 0)
 		if e != unix.EINTR {
 			break
 		}
@@ -409,18 +442,12 @@ func fastRun(argv unsafe.Pointer, argc int, envp unsafe.Pointer, sock unsafe.Poi
 		fastUndo()
 		return
 	}
-	for {
-		_, e = fastSys(unix.SYS_SENDMSG, fc.fd, uintptr(unsafe.Pointer(&fc.hdr)), unix.MSG_NOSIGNAL, 0, 0, 0)
-		if e != unix.EINTR {
-			break
-		}
-	}
-	fastSys(unix.SYS_CLOSE, fc.cwd, 0, 0, 0, 0, 0)
-	fc.cwd = ^uintptr(0)
-	if e != 0 {
-		fastUndo()
-		return
-	}
+	// The daemon holds its own copies now. The reply end must go: the
+	// daemon closing its copy (or dying) is then the end of the
+	// connection here.
+	fastClose(&fc.reply)
+	fastClose(&fc.cwd)
+	fastClose(&fc.dg)
 	fastWait()
 }
 

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -141,22 +142,35 @@ func threads(pid int) int {
 	return len(ents)
 }
 
-// fakeConn is one connection to the fake daemon, its request received.
+// fakeConn is one request to the fake daemon, received: its payload, its
+// first 4 fds, and c, the 5th, the reply socket (the run's channel).
 type fakeConn struct {
 	c       *net.UnixConn
 	payload []byte
-	fds     []int
-	pid     int // the client (SO_PEERCRED)
-	threads int // of the client, once its request is in
+	fds     []int // stdin, stdout, stderr, the working directory
+	pid     int   // the client (SCM_CREDENTIALS)
+	threads int   // of the client, once its request is in
+	// replyOK: the 5th fd is an AF_UNIX SOCK_SEQPACKET socket whose peer
+	// is the client's (its SO_PEERCRED is the client's pid: a socketpair).
+	replyOK bool
 }
 
-// fakeDaemon serves a SOCK_SEQPACKET socket at sock in this process: every
-// connection's request goes to serve (the fds are closed and the
-// connection too when it returns). It counts the connections.
+// fakeDaemon serves protocol v2 on a SOCK_DGRAM socket at sock in this
+// process: every datagram must be a v2 request ("PCR2", exactly 5 fds, the
+// 5th a SOCK_SEQPACKET socket), which goes to serve (its fds and reply
+// socket are closed when serve returns). It counts the datagrams.
 func fakeDaemon(t *testing.T, sock string, serve func(*fakeConn)) *atomic.Int32 {
 	t.Helper()
-	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
+	ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
 	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := ln.SyscallConn()
+	if err == nil {
+		rc.Control(func(fd uintptr) { err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1) })
+	}
+	if err != nil {
+		ln.Close()
 		t.Fatal(err)
 	}
 	var n atomic.Int32
@@ -165,41 +179,28 @@ func fakeDaemon(t *testing.T, sock string, serve func(*fakeConn)) *atomic.Int32 
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		buf, oob := make([]byte, wire.MaxRequest+1), make([]byte, 512)
 		for {
-			c, err := ln.AcceptUnix()
+			m, oobn, flags, _, err := ln.ReadMsgUnix(buf, oob)
 			if err != nil {
 				return
 			}
 			n.Add(1)
+			fc, err := fakeRequest(buf[:m], oob[:oobn], flags)
+			if err != nil {
+				t.Errorf("fake daemon: %v", err)
+				continue
+			}
+			fc.threads = threads(fc.pid)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer c.Close()
-				fc := &fakeConn{c: c}
-				buf, oob := make([]byte, wire.MaxRequest+1), make([]byte, 256)
-				m, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
-				if err != nil {
-					return
-				}
-				fc.payload = buf[:m]
-				msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
-				for _, msg := range msgs {
-					fds, _ := unix.ParseUnixRights(&msg)
-					fc.fds = append(fc.fds, fds...)
-				}
+				defer fc.c.Close()
 				defer func() {
 					for _, fd := range fc.fds {
 						unix.Close(fd)
 					}
 				}()
-				if rc, err := c.SyscallConn(); err == nil {
-					rc.Control(func(fd uintptr) {
-						if u, err := unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
-							fc.pid = int(u.Pid)
-						}
-					})
-				}
-				fc.threads = threads(fc.pid)
 				serve(fc)
 			}()
 		}
@@ -207,18 +208,79 @@ func fakeDaemon(t *testing.T, sock string, serve func(*fakeConn)) *atomic.Int32 
 	return &n
 }
 
+// fakeRequest checks one datagram of the fake daemon: a v2 request.
+func fakeRequest(payload, oob []byte, flags int) (*fakeConn, error) {
+	fc := &fakeConn{payload: append([]byte(nil), payload...)}
+	var fds []int
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	for _, msg := range msgs {
+		if f, err := unix.ParseUnixRights(&msg); err == nil {
+			fds = append(fds, f...)
+		}
+		if u, err := unix.ParseUnixCredentials(&msg); err == nil {
+			fc.pid = int(u.Pid)
+		}
+	}
+	closeAll := func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}
+	switch {
+	case err != nil:
+	case flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0:
+		err = fmt.Errorf("request truncated (flags %#x)", flags)
+	case !bytes.HasPrefix(payload, []byte("PCR2")):
+		err = fmt.Errorf("request %.40q: not protocol v2", payload)
+	case len(fds) != 5:
+		err = fmt.Errorf("request with %d fds, want 5", len(fds))
+	}
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	typ, err1 := unix.GetsockoptInt(fds[4], unix.SOL_SOCKET, unix.SO_TYPE)
+	dom, err2 := unix.GetsockoptInt(fds[4], unix.SOL_SOCKET, unix.SO_DOMAIN)
+	if err1 != nil || err2 != nil || typ != unix.SOCK_SEQPACKET || dom != unix.AF_UNIX {
+		closeAll()
+		return nil, fmt.Errorf("the 5th fd is not an AF_UNIX SOCK_SEQPACKET socket (domain %d type %d: %v %v)", dom, typ, err1, err2)
+	}
+	if u, err := unix.GetsockoptUcred(fds[4], unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
+		fc.replyOK = int(u.Pid) == fc.pid && fc.pid > 0
+	}
+	f := os.NewFile(uintptr(fds[4]), "reply")
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		c.Close()
+		closeAll()
+		return nil, fmt.Errorf("the reply socket is a %T", c)
+	}
+	fc.c, fc.fds = uc, fds[:4]
+	return fc, nil
+}
+
 func sameFile(fd int, f string) bool {
 	var a, b unix.Stat_t
 	return unix.Fstat(fd, &a) == nil && unix.Stat(f, &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino
 }
 
-// TestFastClientProtocol: the request both clients send, byte for byte
-// (wire.EncodeRequest of the arguments after "run" and os.Environ(): empty
-// strings and later duplicates of a key dropped), its 4 fds (stdin,
-// stdout, stderr, the working directory; a closed stdin is /dev/null, as
-// the Go runtime makes it), a relayed SIGTERM ('S' 15) and the exit code
-// of 'X'. While the daemon holds the request, the raw client is one thread
-// (no Go runtime), the Go client several.
+// TestFastClientProtocol: the v2 request both clients send, byte for byte
+// ("PCR2" and the layout of wire.EncodeRequest, of the arguments after
+// "run" and os.Environ(): empty strings and later duplicates of a key
+// dropped), its 5 fds (stdin, stdout, stderr, the working directory, the
+// daemon's end of a SOCK_SEQPACKET socket pair; a closed stdin is
+// /dev/null, as the Go runtime makes it), a SIGTERM relayed on the pair
+// ('S' 15) and the exit code of 'X'. While the daemon holds the request,
+// the raw client is one thread (no Go runtime), the Go client several;
+// once it waits, the raw client holds its signalfd and its end of the
+// pair: the datagram socket, the working directory and the daemon's end
+// are closed.
 func TestFastClientProtocol(t *testing.T) {
 	cls := clients(t)
 	sock := filepath.Join(t.TempDir(), "fake.sock")
@@ -226,14 +288,12 @@ func TestFastClientProtocol(t *testing.T) {
 	env := []string{"PATH=/usr/bin:/bin", "A=1", "", "NOEQUALS", "A=2", "B=x=y", "PYCAGE_DAEMON=" + sock,
 		"=v", "=w", "PYCAGE_DAEMON=/nowhere", "NOEQUALS", "EMPTY=", "A", "A=3"}
 	wantEnv := []string{"PATH=/usr/bin:/bin", "A=1", "NOEQUALS", "B=x=y", "PYCAGE_DAEMON=" + sock, "=v", "NOEQUALS", "EMPTY=", "A"}
-	want, err := wire.EncodeRequest(args[1:], wantEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := requestV2(t, args[1:], wantEnv)
 	type seen struct {
 		payload      []byte
 		fds          string
 		threads      int
+		held         string // the client's sockets, signalfd, cwd once it relayed the signal
 		sig          []byte
 		devNullStdin bool
 	}
@@ -247,7 +307,7 @@ func TestFastClientProtocol(t *testing.T) {
 		s := seen{payload: c.payload, threads: c.threads}
 		cur.Lock()
 		var fds []string
-		for i, fd := range c.fds {
+		for i, fd := range append(append([]int(nil), c.fds...), -1) {
 			// The client's own fds, as it holds them while it waits.
 			f := fmt.Sprintf("/proc/%d/fd/%d", c.pid, i)
 			ok := sameFile(fd, f)
@@ -256,6 +316,8 @@ func TestFastClientProtocol(t *testing.T) {
 				ok = ok && sameFile(fd, "/dev/null")
 			case i == 3:
 				ok = sameFile(fd, cur.dir)
+			case i == 4:
+				ok = c.replyOK
 			}
 			fds = append(fds, fmt.Sprintf("%d:%v", i, ok))
 		}
@@ -269,6 +331,25 @@ func TestFastClientProtocol(t *testing.T) {
 		if n, err := c.c.Read(m); err == nil {
 			s.sig = m[:n]
 		}
+		// What the client holds beyond its stdio (fds it inherited
+		// from the test's own environment aside).
+		var held []string
+		if ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", c.pid)); err == nil {
+			for _, e := range ents {
+				f := fmt.Sprintf("/proc/%d/fd/%s", c.pid, e.Name())
+				l, _ := os.Readlink(f)
+				switch {
+				case strings.HasPrefix(l, "socket:"):
+					held = append(held, "socket")
+				case l == cur.dir:
+					held = append(held, "cwd")
+				case strings.HasPrefix(l, "anon_inode:"):
+					held = append(held, strings.Trim(strings.TrimPrefix(l, "anon_inode:"), "[]"))
+				}
+			}
+		}
+		sort.Strings(held)
+		s.held = strings.Join(held, " ")
 		c.c.Write([]byte{'X', 42})
 		got <- s
 	})
@@ -290,7 +371,7 @@ func TestFastClientProtocol(t *testing.T) {
 			if !bytes.Equal(s.payload, want) {
 				t.Errorf("%s: request\n%q\nwant\n%q", name, s.payload, want)
 			}
-			if s.fds != "0:true 1:true 2:true 3:true" {
+			if s.fds != "0:true 1:true 2:true 3:true 4:true" {
 				t.Errorf("%s: fds %s", name, s.fds)
 			}
 			if !bytes.Equal(s.sig, []byte{'S', 15}) {
@@ -301,6 +382,9 @@ func TestFastClientProtocol(t *testing.T) {
 			}
 			if cl.raw && s.threads != 1 || !cl.raw && s.threads < 2 {
 				t.Errorf("%s: %d threads while the daemon held the request", name, s.threads)
+			}
+			if cl.raw && s.held != "signalfd socket" {
+				t.Errorf("%s: holds %q while it waits, want its signalfd and one socket (its end of the pair)", name, s.held)
 			}
 			payloads = append(payloads, s.payload)
 		}
@@ -430,9 +514,10 @@ func TestFastClientAbstract(t *testing.T) {
 }
 
 // TestFastClientFallback: whatever fails before the request is sent, the
-// raw client leaves to the Go client, which says why: no daemon, a socket
-// path too long, a request too large; a request of exactly the limit is
-// sent. An nsjail config is a cold run (the daemon never hears of it), as
+// raw client leaves to the Go client, which says why: no daemon, not a
+// socket, a socket path too long, a request too large; a request of
+// exactly the limit is sent. (TestFastClientV1Daemon: a daemon of
+// protocol v1.) An nsjail config is a cold run (the daemon never hears of it), as
 // is PYCAGE_DAEMON unset or empty.
 func TestFastClientFallback(t *testing.T) {
 	cls := clients(t)
@@ -453,7 +538,7 @@ func TestFastClientFallback(t *testing.T) {
 	with := func(extra ...string) []string { return append(append([]string(nil), base...), extra...) }
 	// A request of exactly wire.MaxRequest bytes, and one more.
 	// (Two variables: execve takes no string above 128 KiB.)
-	plain, _ := wire.EncodeRequest([]string{"--", "true"}, with("PYCAGE_DAEMON="+sock, "F=", "G="))
+	plain := requestV2(t, []string{"--", "true"}, with("PYCAGE_DAEMON="+sock, "F=", "G="))
 	fill := strings.Repeat("y", wire.MaxRequest-len(plain)-100<<10)
 	fillG := "G=" + strings.Repeat("y", 100<<10)
 	long := "/" + strings.Repeat("d", 120)
@@ -466,9 +551,9 @@ func TestFastClientFallback(t *testing.T) {
 		conns  int32  // connections the fake daemon gets
 	}{
 		{"no daemon", with("PYCAGE_DAEMON=" + filepath.Join(dir, "none.sock")), []string{"run", "--", "true"}, 125,
-			`^pycage run: daemon .*none.sock \(PYCAGE_DAEMON\): connect: no such file or directory\n$`, 0},
+			`^pycage run: daemon .*none.sock \(PYCAGE_DAEMON\): send: no such file or directory\n$`, 0},
 		{"not a socket", with("PYCAGE_DAEMON=" + dir), []string{"run", "--", "true"}, 125,
-			`^pycage run: daemon .* \(PYCAGE_DAEMON\): connect: connection refused\n$`, 0},
+			`^pycage run: daemon .* \(PYCAGE_DAEMON\): send: connection refused\n$`, 0},
 		{"path too long", with("PYCAGE_DAEMON=" + long), []string{"run", "--", "true"}, 125,
 			`^pycage run: daemon /d+: the socket path is longer than 107 bytes\n$`, 0},
 		{"too large", with("PYCAGE_DAEMON="+sock, "F="+fill+"z", fillG), []string{"run", "--", "true"}, 125,
@@ -506,6 +591,82 @@ func TestFastClientFallback(t *testing.T) {
 	if _, ok := lens.Load(wire.MaxRequest); !ok {
 		t.Errorf("no request of exactly %d bytes arrived", wire.MaxRequest)
 	}
+}
+
+// requestV2 is the payload of a protocol v2 request: "PCR2", then what
+// wire.EncodeRequest encodes after its magic (argc, envc, the strings).
+func requestV2(t *testing.T, args, env []string) []byte {
+	t.Helper()
+	b, err := wire.EncodeRequest(args, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]byte("PCR2"), b[4:]...)
+}
+
+// TestFastClientV1Daemon: against a daemon of protocol v1 (a SOCK_SEQPACKET
+// socket) the raw client's sendmsg fails (EPROTOTYPE) and it leaves to the
+// Go client, undone: both builds give the same output and exit code, and
+// whatever connects there is a Go client (several threads), never the raw
+// client.
+func TestFastClientV1Daemon(t *testing.T) {
+	cls := clients(t)
+	sock := filepath.Join(t.TempDir(), "v1.sock")
+	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	var rawConns atomic.Int32
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.AcceptUnix()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				buf, oob := make([]byte, wire.MaxRequest+1), make([]byte, 256)
+				c.SetReadDeadline(time.Now().Add(20 * time.Second))
+				_, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+				if err != nil {
+					return
+				}
+				msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+				for _, msg := range msgs {
+					fds, _ := unix.ParseUnixRights(&msg)
+					for _, fd := range fds {
+						unix.Close(fd)
+					}
+				}
+				if rc, err := c.SyscallConn(); err == nil {
+					rc.Control(func(fd uintptr) {
+						if u, err := unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil && threads(int(u.Pid)) == 1 {
+							rawConns.Add(1)
+						}
+					})
+				}
+				c.Write([]byte{'X', 9})
+			}()
+		}
+	}()
+	env := append(os.Environ(), "PYCAGE_DAEMON="+sock)
+	var outs []clientOut
+	for _, cl := range cls {
+		outs = append(outs, runClient(t, cl.bin, []string{"run", "--", "true"}, env, str("")))
+	}
+	if outs[0] != outs[1] {
+		t.Errorf("the clients differ:\nraw %+v\ngo  %+v", outs[0], outs[1])
+	}
+	if n := rawConns.Load(); n != 0 {
+		t.Errorf("%d single-threaded clients (the raw client) spoke to the v1 daemon", n)
+	}
+	t.Logf("against a v1 daemon: exit %d stderr %q", outs[0].code, outs[0].stderr)
 }
 
 // fastDaemon is a real `pycage daemon --socket <tmp>/d.sock args...`,
