@@ -31,15 +31,21 @@ victim = opts["victim"].encode()
 
 expect_os("stat " + path, os.stat, path, errs=("ENOENT",))
 expect_os("stat " + os.path.dirname(path), os.stat, os.path.dirname(path), errs=("ENOENT",))
-for typ, tname in ((socket.SOCK_SEQPACKET, "seqpacket"), (socket.SOCK_STREAM, "stream")):
+# The daemon's socket is a datagram socket (protocol v2); the other types
+# are tried too.
+for typ, tname in ((socket.SOCK_DGRAM, "dgram"), (socket.SOCK_SEQPACKET, "seqpacket"), (socket.SOCK_STREAM, "stream")):
     s = socket.socket(socket.AF_UNIX, typ)
     expect_os("connect %s %s" % (tname, path), s.connect, path, errs=("ENOENT",))
     s.close()
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-expect_os("connect via /proc/1/root" + path, s.connect, "/proc/1/root" + path, errs=("EACCES", "ENOENT"))
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+expect_os("sendto dgram " + path, s.sendto, b"PCR2", path, errs=("ENOENT",))
 s.close()
+for typ in (socket.SOCK_DGRAM, socket.SOCK_SEQPACKET):
+    s = socket.socket(socket.AF_UNIX, typ)
+    expect_os("connect via /proc/1/root" + path, s.connect, "/proc/1/root" + path, errs=("EACCES", "ENOENT"))
+    s.close()
 for n in names:
-    for typ in (socket.SOCK_SEQPACKET, socket.SOCK_STREAM):
+    for typ in (socket.SOCK_DGRAM, socket.SOCK_SEQPACKET, socket.SOCK_STREAM):
         s = socket.socket(socket.AF_UNIX, typ)
         expect_os("connect @%s" % n, s.connect, "\0" + n, errs=("ECONNREFUSED",))
         s.close()
