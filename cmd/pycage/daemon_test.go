@@ -137,6 +137,37 @@ func statNum(t *testing.T, line, name string) int {
 	return n
 }
 
+// startUntilReady starts `pycage run -- CMD...` (through d; nil: cold)
+// and returns once the command printed its first line, "ready"; the rest
+// of its output follows on the reader.
+func startUntilReady(t *testing.T, d *daemonProc, stderr io.Writer, cmdline ...string) (*exec.Cmd, *bufio.Reader) {
+	t.Helper()
+	cmd := exec.Command(pycageBin, append([]string{"run", "--"}, cmdline...)...)
+	cmd.Env = os.Environ()
+	if d != nil {
+		cmd.Env = append(cmd.Env, "PYCAGE_DAEMON="+d.sock)
+	}
+	cmd.Stderr = stderr
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(stdout)
+	if line, err := br.ReadString('\n'); line != "ready\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		logs := ""
+		if d != nil {
+			logs = d.logs.String()
+		}
+		if s, ok := stderr.(fmt.Stringer); ok {
+			logs = "stderr " + s.String() + "\n" + logs
+		}
+		t.Fatalf("daemon %v: read %q %v\n%s", d != nil, line, err, logs)
+	}
+	return cmd, br
+}
+
 // waitReady waits until the daemon has at least n prepared jails ready.
 func (d *daemonProc) waitReady(t *testing.T, n int) {
 	t.Helper()
@@ -251,23 +282,8 @@ func TestDaemonReports(t *testing.T) {
 func TestDaemonSignalRelay(t *testing.T) {
 	d := startDaemon(t, "")
 	for _, who := range []*daemonProc{nil, d} {
-		cmd := exec.Command(pycageBin, "run", "--", "sh", "-c", "echo ready; exec sleep 30")
-		cmd.Env = os.Environ()
-		if who != nil {
-			cmd.Env = append(cmd.Env, "PYCAGE_DAEMON="+who.sock)
-		}
-		stdout, _ := cmd.StdoutPipe()
 		var errb bytes.Buffer
-		cmd.Stderr = &errb
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		br := bufio.NewReader(stdout)
-		if line, err := br.ReadString('\n'); line != "ready\n" {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("daemon %v: read %q %v; stderr %q", who != nil, line, err, errb.String())
-		}
+		cmd, br := startUntilReady(t, who, &errb, "sh", "-c", "echo ready; exec sleep 30")
 		cmd.Process.Signal(syscall.SIGTERM)
 		io.Copy(io.Discard, br)
 		err := cmd.Wait()
@@ -303,18 +319,7 @@ func runProcs(pid int, marker string) []string {
 func TestDaemonClientKilled(t *testing.T) {
 	d := startDaemon(t, "")
 	marker := fmt.Sprintf("pycage-daemon-kill-%d", time.Now().UnixNano())
-	cmd := exec.Command(pycageBin, "run", "--", "python3", "-c", "import os, time; os.fork(); os.write(1, b'ready\\n'); time.sleep(300)", marker)
-	cmd.Env = append(os.Environ(), "PYCAGE_DAEMON="+d.sock)
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(stdout)
-	if line, err := br.ReadString('\n'); line != "ready\n" {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("read %q %v\n%s", line, err, d.logs.String())
-	}
+	cmd, _ := startUntilReady(t, d, nil, "python3", "-c", "import os, time; os.fork(); os.write(1, b'ready\\n'); time.sleep(300)", marker)
 	if procs := runProcs(d.pid, marker); len(procs) == 0 {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -650,18 +655,7 @@ func TestDaemonShutdown(t *testing.T) {
 		t.Logf("note: prepared jails have no run cgroup yet")
 	}
 	// A run in progress when SIGTERM comes finishes.
-	cmd := exec.Command(pycageBin, "run", "--", "sh", "-c", "echo ready; sleep 1; echo done")
-	cmd.Env = append(os.Environ(), "PYCAGE_DAEMON="+d.sock)
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(stdout)
-	if line, err := br.ReadString('\n'); line != "ready\n" {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("read %q %v", line, err)
-	}
+	cmd, br := startUntilReady(t, d, nil, "sh", "-c", "echo ready; sleep 1; echo done")
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	rest, _ := io.ReadAll(br)
 	if err := cmd.Wait(); err != nil || string(rest) != "done\n" {
