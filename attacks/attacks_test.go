@@ -133,16 +133,7 @@ func TestHostNetwork(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				conns.Add(1)
-				c.Close()
-			}
-		}()
+		go countConns(ln, &conns)
 		udp, err := net.ListenPacket("udp", ":0")
 		if err != nil {
 			t.Fatal(err)
@@ -163,16 +154,7 @@ func TestHostNetwork(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer uln.Close()
-		go func() {
-			for {
-				c, err := uln.Accept()
-				if err != nil {
-					return
-				}
-				conns.Add(1)
-				c.Close()
-			}
-		}()
+		go countConns(uln, &conns)
 		args := []string{strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), strconv.Itoa(udp.LocalAddr().(*net.UDPAddr).Port), abstract}
 		if addrs, err := net.InterfaceAddrs(); err == nil {
 			for _, a := range addrs {
@@ -690,4 +672,17 @@ func TestStdinFile(t *testing.T) {
 			t.Error("the host file given as stdin changed")
 		}
 	})
+}
+
+// countConns accepts on ln until it is closed, counting (and closing) the
+// connections: a jail's connection to a host listener is an escape.
+func countConns(ln net.Listener, n *atomic.Int64) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		n.Add(1)
+		c.Close()
+	}
 }

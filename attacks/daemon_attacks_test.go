@@ -198,16 +198,7 @@ func TestDaemonReach(t *testing.T) {
 			t.Fatalf("listen on the host's abstract @%s: %v", n, err)
 		}
 		defer ln.Close()
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				conns.Add(1)
-				c.Close()
-			}
-		}()
+		go countConns(ln, &conns)
 	}
 	inR, inW, err := os.Pipe()
 	if err != nil {

@@ -355,17 +355,7 @@ func TestDaemonClientKilled(t *testing.T) {
 // TestDaemonOtherUID: a client of another uid is refused, by the socket's
 // mode or, with the socket opened up, by the daemon's SCM_CREDENTIALS check.
 func TestDaemonOtherUID(t *testing.T) {
-	dir, err := os.MkdirTemp("/tmp", "pycage-daemon-uid-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
-	bin := filepath.Join(dir, "pycage")
-	data, _ := os.ReadFile(pycageBin)
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := binForOtherUsers(t, "pycage-daemon-uid-")
 	d := startDaemon(t, dir)
 	fi, err := os.Stat(d.sock)
 	if err != nil || fi.Mode().Perm() != 0o600 || fi.Mode().Type() != os.ModeSocket {

@@ -173,15 +173,7 @@ func TestUnprivilegedCaller(t *testing.T) {
 	// pycage run as a normal user: the jail's uid maps to the caller's own
 	// id. cgroups are root's here, so the caller must accept the weaker
 	// guarantee explicitly — and without that flag it must fail clearly.
-	dir, err := os.MkdirTemp("/tmp", "pycage-unpriv-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
-	bin := filepath.Join(dir, "pycage")
-	data, _ := os.ReadFile(pycageBin)
-	os.WriteFile(bin, data, 0o755)
+	_, bin := binForOtherUsers(t, "pycage-unpriv-")
 	cmd := exec.Command(bin, "run", "--", "true")
 	cmd.SysProcAttr = asUser(1000)
 	out, err := cmd.CombinedOutput()
