@@ -83,10 +83,9 @@ type fastPollfd struct {
 }
 
 // fc is all of the raw client's memory (bss: only the pages used are ever
-// touched).
+// touched, each a page fault). The small fields come first and the
+// request's buffer after them: a usual run touches one or two pages.
 var fc struct {
-	msg     [fastMaxRequest]byte
-	out     [1024]byte // an error line
 	rbuf    [fastRecv]byte
 	sig     [2]byte
 	si      [128]byte // struct signalfd_siginfo
@@ -110,23 +109,48 @@ var fc struct {
 	dg, sfd   uintptr
 	cwd       uintptr
 	requestN  int
+	msg       [fastMaxRequest]byte
+	out       [1024]byte // an error line
 }
 
-var fastDevNull = [...]byte{'/', 'd', 'e', 'v', '/', 'n', 'u', 'l', 'l', 0}
-var fastDot = [...]byte{'.', 0}
+// fastData is the fake thread-local block of fastEntry (tls, first) and
+// the C strings of the raw client's usual path, in one symbol of the data
+// segment: as Go string constants (or composite literals' templates) they
+// would be in rodata, on other pages of the binary, each a page fault in
+// every run (~20 us here). Error messages stay string constants.
+var fastData = struct {
+	tls                  [2]uint64
+	run                  [4]byte
+	daemonEnv            [15]byte
+	dashDash, dashC, dot [3]byte
+	config               [9]byte
+	configEq, devNull    [10]byte
+}{
+	run:       [4]byte{'r', 'u', 'n', 0},
+	daemonEnv: [15]byte{'P', 'Y', 'C', 'A', 'G', 'E', '_', 'D', 'A', 'E', 'M', 'O', 'N', '=', 0},
+	dashDash:  [3]byte{'-', '-', 0},
+	dashC:     [3]byte{'-', 'C', 0},
+	dot:       [3]byte{'.', 0, 0},
+	config:    [9]byte{'-', '-', 'c', 'o', 'n', 'f', 'i', 'g', 0},
+	configEq:  [10]byte{'-', '-', 'c', 'o', 'n', 'f', 'i', 'g', '=', 0},
+	devNull:   [10]byte{'/', 'd', 'e', 'v', '/', 'n', 'u', 'l', 'l', 0},
+}
+
+// fastSyscall6 is in fastentry_amd64.s.
+func fastSyscall6(nr, a0, a1, a2, a3, a4, a5 uintptr) (r, errno uintptr)
 
 //go:nosplit
 //go:norace
 func fastSys(nr, a0, a1, a2, a3, a4, a5 uintptr) (uintptr, syscall.Errno) {
-	r, _, e := syscall.RawSyscall6(nr, a0, a1, a2, a3, a4, a5)
-	return r, e
+	r, e := fastSyscall6(nr, a0, a1, a2, a3, a4, a5)
+	return r, syscall.Errno(e)
 }
 
 //go:nosplit
 //go:norace
 func fastExit(code uintptr) {
 	for {
-		syscall.RawSyscall6(unix.SYS_EXIT_GROUP, code, 0, 0, 0, 0, 0)
+		fastSyscall6(unix.SYS_EXIT_GROUP, code, 0, 0, 0, 0, 0)
 	}
 }
 
@@ -146,27 +170,37 @@ func fastByte(p unsafe.Pointer, i int) byte {
 	return *(*byte)(unsafe.Add(p, i))
 }
 
-// fastHasPrefix: the C string p starts with s.
+// fastHasPrefix: the C string p starts with the C string s.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
-func fastHasPrefix(p unsafe.Pointer, s string) bool {
-	for i := 0; i < len(s); i++ {
-		if fastByte(p, i) != s[i] {
+func fastHasPrefix(p unsafe.Pointer, s *byte) bool {
+	q := unsafe.Pointer(s)
+	for i := 0; fastByte(q, i) != 0; i++ {
+		if fastByte(p, i) != fastByte(q, i) {
 			return false
 		}
 	}
 	return true
 }
 
-// fastIs: the C string p is s.
+// fastIs: the C string p is the C string s.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
-func fastIs(p unsafe.Pointer, s string) bool {
-	return fastHasPrefix(p, s) && fastByte(p, len(s)) == 0
+func fastIs(p unsafe.Pointer, s *byte) bool {
+	q := unsafe.Pointer(s)
+	for i := 0; ; i++ {
+		c := fastByte(q, i)
+		if fastByte(p, i) != c {
+			return false
+		}
+		if c == 0 {
+			return true
+		}
+	}
 }
 
 // fastMain is called by fastEntry with sp at argc, argv..., NULL, envp...,
@@ -178,15 +212,15 @@ func fastIs(p unsafe.Pointer, s string) bool {
 func fastMain(sp unsafe.Pointer) {
 	argc := *(*int)(sp)
 	argv := unsafe.Add(sp, 8)
-	if argc < 2 || !fastIs(fastArg(argv, 1), "run") {
+	if argc < 2 || !fastIs(fastArg(argv, 1), &fastData.run[0]) {
 		return
 	}
 	envp := unsafe.Add(argv, 8*(argc+1))
 	// os.Getenv: the first PYCAGE_DAEMON= wins; unset or empty is a cold run.
 	var sock unsafe.Pointer
 	for i := 0; fastArg(envp, i) != nil; i++ {
-		if e := fastArg(envp, i); fastHasPrefix(e, "PYCAGE_DAEMON=") {
-			sock = unsafe.Add(e, len("PYCAGE_DAEMON="))
+		if e := fastArg(envp, i); fastHasPrefix(e, &fastData.daemonEnv[0]) {
+			sock = unsafe.Add(e, len(fastData.daemonEnv)-1)
 			break
 		}
 	}
@@ -196,18 +230,42 @@ func fastMain(sp unsafe.Pointer) {
 	// runcmd.IsNsjail: an nsjail config runs cold, in nsjail mode.
 	for i := 2; i < argc; i++ {
 		a := fastArg(argv, i)
-		if fastIs(a, "--") {
+		if fastIs(a, &fastData.dashDash[0]) {
 			break
 		}
-		if fastIs(a, "--config") || fastIs(a, "-C") || fastHasPrefix(a, "--config=") {
+		if fastIs(a, &fastData.config[0]) || fastIs(a, &fastData.dashC[0]) || fastHasPrefix(a, &fastData.configEq[0]) {
 			return
 		}
 	}
 	fastRun(argv, argc, envp, sock)
 }
 
-// fastStdFDs is the Go runtime's checkfds: fds 0, 1 and 2 that are closed
-// become /dev/null (the Go client sends those).
+// fastCwd opens the working directory (O_PATH) as fc.cwd. It lands on the
+// lowest free fd, so above 2 exactly when fds 0, 1 and 2 are all open;
+// otherwise the closed ones become /dev/null first, as the Go runtime's
+// checkfds does (the Go client sends those).
+//
+//go:nosplit
+//go:norace
+func fastCwd() bool {
+	for try := 0; try < 2; try++ {
+		r, e := fastSys(unix.SYS_OPENAT, fastAtFDCWD, uintptr(unsafe.Pointer(&fastData.dot[0])), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
+		if e != 0 {
+			return false
+		}
+		if r > 2 {
+			fc.cwd = r
+			return true
+		}
+		fastSys(unix.SYS_CLOSE, r, 0, 0, 0, 0, 0)
+		if !fastStdFDs() {
+			return false
+		}
+	}
+	return false
+}
+
+// fastStdFDs opens /dev/null on each of fds 0, 1 and 2 that is closed.
 //
 //go:nosplit
 //go:norace
@@ -216,7 +274,7 @@ func fastStdFDs() bool {
 		if _, e := fastSys(unix.SYS_FCNTL, fd, unix.F_GETFD, 0, 0, 0, 0); e != unix.EBADF {
 			continue
 		}
-		r, e := fastSys(unix.SYS_OPENAT, fastAtFDCWD, uintptr(unsafe.Pointer(&fastDevNull[0])), unix.O_RDWR, 0, 0, 0)
+		r, e := fastSys(unix.SYS_OPENAT, fastAtFDCWD, uintptr(unsafe.Pointer(&fastData.devNull[0])), unix.O_RDWR, 0, 0, 0)
 		if e != 0 || r != fd {
 			return false
 		}
@@ -386,13 +444,11 @@ func fastClose(fd *uintptr) {
 //go:norace
 //go:nocheckptr
 func fastRun(argv unsafe.Pointer, argc int, envp unsafe.Pointer, sock unsafe.Pointer) {
-	if !fastStdFDs() || !fastRequest(argv, argc, envp) || !fastAddr(sock) {
+	if !fastRequest(argv, argc, envp) || !fastAddr(sock) {
 		return
 	}
 	fc.fd, fc.reply, fc.dg, fc.sfd, fc.cwd = ^uintptr(0), ^uintptr(0), ^uintptr(0), ^uintptr(0), ^uintptr(0)
-	if r, e := fastSys(unix.SYS_OPENAT, fastAtFDCWD, uintptr(unsafe.Pointer(&fastDot[0])), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0); e == 0 {
-		fc.cwd = r
-	} else {
+	if !fastCwd() {
 		return
 	}
 	// The signals the Go client relays, blocked from here on and read from
@@ -420,23 +476,31 @@ func fastRun(argv unsafe.Pointer, argc int, envp unsafe.Pointer, sock unsafe.Poi
 		return
 	}
 	fc.dg = r
-	fc.sndbuf = fastSndBuf
-	if _, e = fastSys(unix.SYS_SETSOCKOPT, fc.dg, unix.SOL_SOCKET, unix.SO_SNDBUF, uintptr(unsafe.Pointer(&fc.sndbuf)), 4, 0); e != 0 {
-		fastUndo()
-		return
-	}
-	fc.cmsg = fastCmsg{len: fastCmsgLen, level: unix.SOL_SOCKET, typ: unix.SCM_RIGHTS, fds: [fastNumFDs]int32{0, 1, 2, int32(fc.cwd), int32(fc.reply)}}
+	// Field by field: a composite literal would be copied from a template
+	// in rodata (another page).
+	fc.cmsg.len, fc.cmsg.level, fc.cmsg.typ = fastCmsgLen, unix.SOL_SOCKET, unix.SCM_RIGHTS
+	fc.cmsg.fds[0], fc.cmsg.fds[1], fc.cmsg.fds[2], fc.cmsg.fds[3], fc.cmsg.fds[4] = 0, 1, 2, int32(fc.cwd), int32(fc.reply)
 	fc.iov[0], fc.iov[1] = uint64(uintptr(unsafe.Pointer(&fc.msg[0]))), uint64(fc.requestN)
-	fc.hdr = fastMsghdr{
-		name: uint64(uintptr(unsafe.Pointer(&fc.addr))), namelen: uint32(fc.addrlen),
-		iov: uint64(uintptr(unsafe.Pointer(&fc.iov))), iovlen: 1,
-		control: uint64(uintptr(unsafe.Pointer(&fc.cmsg))), controllen: fastCmsgSpace,
-	}
+	fc.hdr.name, fc.hdr.namelen = uint64(uintptr(unsafe.Pointer(&fc.addr))), uint32(fc.addrlen)
+	fc.hdr.iov, fc.hdr.iovlen = uint64(uintptr(unsafe.Pointer(&fc.iov))), 1
+	fc.hdr.control, fc.hdr.controllen = uint64(uintptr(unsafe.Pointer(&fc.cmsg))), fastCmsgSpace
+	sndbuf := false
 	for {
 		_, e = fastSys(unix.SYS_SENDMSG, fc.dg, uintptr(unsafe.Pointer(&fc.hdr)), unix.MSG_NOSIGNAL, 0, 0, 0)
-		if e != unix.EINTR {
-			break
+		if e == unix.EINTR {
+			continue
 		}
+		// A request larger than the socket's default send buffer: the
+		// buffer the Go client sets (wire.SndBuf), and again. The usual
+		// request fits and costs no setsockopt.
+		if e == unix.EMSGSIZE && !sndbuf {
+			sndbuf = true
+			fc.sndbuf = fastSndBuf
+			if _, e = fastSys(unix.SYS_SETSOCKOPT, fc.dg, unix.SOL_SOCKET, unix.SO_SNDBUF, uintptr(unsafe.Pointer(&fc.sndbuf)), 4, 0); e == 0 {
+				continue
+			}
+		}
+		break
 	}
 	if e != 0 {
 		fastUndo()
@@ -444,10 +508,8 @@ func fastRun(argv unsafe.Pointer, argc int, envp unsafe.Pointer, sock unsafe.Poi
 	}
 	// The daemon holds its own copies now. The reply end must go: the
 	// daemon closing its copy (or dying) is then the end of the
-	// connection here.
+	// connection here. The cwd and the datagram socket go at the exit.
 	fastClose(&fc.reply)
-	fastClose(&fc.cwd)
-	fastClose(&fc.dg)
 	fastWait()
 }
 
@@ -459,8 +521,8 @@ func fastRun(argv unsafe.Pointer, argc int, envp unsafe.Pointer, sock unsafe.Poi
 func fastWait() {
 	fc.riov[0], fc.riov[1] = uint64(uintptr(unsafe.Pointer(&fc.rbuf[0]))), fastRecv
 	for {
-		fc.pfd[0] = fastPollfd{fd: int32(fc.fd), events: unix.POLLIN}
-		fc.pfd[1] = fastPollfd{fd: int32(fc.sfd), events: unix.POLLIN}
+		fc.pfd[0].fd, fc.pfd[0].events, fc.pfd[0].revents = int32(fc.fd), unix.POLLIN, 0
+		fc.pfd[1].fd, fc.pfd[1].events, fc.pfd[1].revents = int32(fc.sfd), unix.POLLIN, 0
 		if _, e := fastSys(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&fc.pfd)), 2, 0, 0, 8, 0); e != 0 {
 			if e == unix.EINTR || e == unix.EAGAIN {
 				continue
@@ -473,7 +535,7 @@ func fastWait() {
 		if fc.pfd[0].revents == 0 {
 			continue
 		}
-		fc.rhdr = fastMsghdr{iov: uint64(uintptr(unsafe.Pointer(&fc.riov))), iovlen: 1}
+		fc.rhdr.iov, fc.rhdr.iovlen, fc.rhdr.flags = uint64(uintptr(unsafe.Pointer(&fc.riov))), 1, 0
 		n, e := fastSys(unix.SYS_RECVMSG, fc.fd, uintptr(unsafe.Pointer(&fc.rhdr)), 0, 0, 0, 0)
 		switch {
 		case e == unix.EINTR:
