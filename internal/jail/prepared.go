@@ -72,8 +72,9 @@ func Prepare(spec *Spec) (*Prepared, error) {
 	s.Args, s.Env, s.ExecPath = []string{"(prepared)"}, nil, ""
 	// As root, the jail is built at nice 19, on this thread and in PID 1
 	// and the command's process (which inherit it): runs going on meanwhile
-	// keep the CPU. Run gives both their niceness back (lowering it needs
-	// CAP_SYS_NICE on the host: not for an unprivileged caller).
+	// keep the CPU. Both get their niceness back once the jail is ready
+	// (lowering it needs CAP_SYS_NICE on the host: not for an unprivileged
+	// caller).
 	lowPrio, baseNice := false, 0
 	if os.Geteuid() == 0 {
 		runtime.LockOSThread()
@@ -124,6 +125,10 @@ func Prepare(spec *Spec) (*Prepared, error) {
 				p.destroy()
 				return nil, setupErr(ExitSetup, "prepare: jail init died during setup")
 			case m.Kind == "ready":
+				if err := proc.restoreNice(); err != nil {
+					p.destroy()
+					return nil, setupErr(ExitSetup, "prepare: %v", err)
+				}
 				r.tl.add("parent: prepared jail ready", time.Time{})
 				live.Store(p, struct{}{})
 				return p, nil

@@ -1959,30 +1959,38 @@ func (p *rawProc) sendRequest(req []byte, in, out, errw *os.File) error {
 	if p.closed || p.reqW == nil {
 		return fmt.Errorf("the prepared jail is gone")
 	}
-	if p.lowPrio {
-		// Back from nice 19 (the jail was built in the background):
-		// PID 1 to the niceness it was cloned from, the command to the
-		// one a cold run gives it.
-		if p.cmdPid == 0 {
-			pid, err := childPID(p.pid)
-			if err != nil {
-				return fmt.Errorf("find the command's process: %v", err)
-			}
-			p.cmdPid = pid
-		}
-		if err := unix.Setpriority(unix.PRIO_PROCESS, p.pid, p.pid1Nice); err != nil {
-			return fmt.Errorf("setpriority PID 1 (nice %d): %s", p.pid1Nice, errText(err))
-		}
-		if err := unix.Setpriority(unix.PRIO_PROCESS, p.cmdPid, p.cmdNice); err != nil {
-			return fmt.Errorf("setpriority the command (nice %d): %s", p.cmdNice, errText(err))
-		}
-	}
 	rights := unix.UnixRights(int(in.Fd()), int(out.Fd()), int(errw.Fd()))
 	if err := unix.Sendmsg(int(p.reqW.Fd()), req, rights, nil, 0); err != nil {
 		return fmt.Errorf("send the request (%d bytes): %s", len(req), errText(err))
 	}
 	p.reqW.Close()
 	p.reqW = nil
+	return nil
+}
+
+// restoreNice gives a jail built at low priority (lowPrio) its niceness
+// back once it is ready, both its processes waiting: PID 1 the niceness it
+// was cloned from, the command the one a cold run gives it. (At the
+// request it would cost the run two syscalls.)
+func (p *rawProc) restoreNice() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.lowPrio {
+		return nil
+	}
+	if p.cmdPid == 0 {
+		pid, err := childPID(p.pid)
+		if err != nil {
+			return fmt.Errorf("find the command's process: %v", err)
+		}
+		p.cmdPid = pid
+	}
+	if err := unix.Setpriority(unix.PRIO_PROCESS, p.pid, p.pid1Nice); err != nil {
+		return fmt.Errorf("setpriority PID 1 (nice %d): %s", p.pid1Nice, errText(err))
+	}
+	if err := unix.Setpriority(unix.PRIO_PROCESS, p.cmdPid, p.cmdNice); err != nil {
+		return fmt.Errorf("setpriority the command (nice %d): %s", p.cmdNice, errText(err))
+	}
 	return nil
 }
 
