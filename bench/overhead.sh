@@ -15,7 +15,9 @@
 # Usage: [COMPARE=<git revision>] bench/overhead.sh [runs] [spawn paths | daemon]
 # "daemon": only the bare commands and the same through `pycage daemon`.
 # COMPARE also builds pycage at that revision (in a temporary git worktree)
-# and measures it in the same rounds ("compare" rows): before and after.
+# and measures it in the same rounds ("compare" rows): before and after;
+# with "daemon", that build's client through that build's own daemon
+# ("daemon, compare" rows).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-200}

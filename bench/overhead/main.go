@@ -112,7 +112,7 @@ func main() {
 	// that takes CPU from whatever runs next).
 	daemonOnly := *modes == "daemon"
 	if daemonOnly {
-		*modes, *daemon, *goClient, *jailrun, *empty, *other = "raw", true, "", "", "", ""
+		*modes, *daemon, *goClient, *jailrun, *empty = "raw", true, "", "", ""
 	}
 	paths := strings.Split(*modes, ",")
 	var base []string // the environment, without PYCAGE_DAEMON
@@ -122,10 +122,15 @@ func main() {
 		}
 	}
 	env := func(spawn string) []string { return append(append([]string(nil), base...), "PYCAGE_SPAWN="+spawn) }
-	var sock, instant string
+	var sock, otherSock, instant string
+	if *daemon && *other != "" {
+		// Before this build's daemon: its start cleans nothing of the
+		// other's (run groups of live owners stay).
+		otherSock = startDaemon(*other, env(paths[0]))
+	}
 	if *daemon {
 		sock = startDaemon(*bin, env(paths[0]))
-		defer stopDaemon()
+		defer stopDaemons()
 		instant = instantDaemon()
 		defer os.RemoveAll(filepath.Dir(instant))
 	}
@@ -156,7 +161,7 @@ func main() {
 			}
 			add(&subject{table: "overhead", name: fmt.Sprint(c), spawn: m, bare: bare, argv: append([]string{*bin, "run", "--"}, c...), env: env(m)})
 		}
-		if *other != "" {
+		if *other != "" && !daemonOnly {
 			add(&subject{table: "overhead", name: fmt.Sprint(c), spawn: "compare(" + paths[0] + ")", bare: bare, argv: append([]string{*other, "run", "--"}, c...), env: env(paths[0])})
 		}
 		if *jailrun != "" {
@@ -168,12 +173,17 @@ func main() {
 			if *goClient != "" {
 				add(&subject{table: "overhead", name: fmt.Sprint(c), spawn: "daemon, Go client", bare: bare, argv: append([]string{*goClient, "run", "--"}, c...), env: denv})
 			}
+			if otherSock != "" {
+				// The other build end to end: its client, its daemon.
+				oenv := append(env(paths[0]), "PYCAGE_DAEMON="+otherSock)
+				add(&subject{table: "overhead", name: fmt.Sprint(c), spawn: "daemon, compare", bare: bare, argv: append([]string{*other, "run", "--"}, c...), env: oenv})
+			}
 		}
 	}
 	if !daemonOnly {
 		add(&subject{table: "timeline", name: "pycage run -- /bin/true", argv: []string{*bin, "run", "--", "/bin/true"}, env: env(paths[0]), marks: true})
 	}
-	if *other != "" {
+	if *other != "" && !daemonOnly {
 		add(&subject{table: "timeline", name: "compare: pycage run -- /bin/true", argv: []string{*other, "run", "--", "/bin/true"}, env: env(paths[0]), marks: true})
 	}
 	if *jailrun != "" {
@@ -221,12 +231,13 @@ func main() {
 	timeline(subs, paths[0])
 }
 
-// daemonCmd is the `pycage daemon` of -daemon, running; daemonLog is
-// closed when its log (copied to stderr) ends.
-var (
-	daemonCmd *exec.Cmd
-	daemonLog chan struct{}
-)
+// daemons are the `pycage daemon`s startDaemon started, running.
+var daemons []*runningDaemon
+
+type runningDaemon struct {
+	cmd *exec.Cmd
+	log chan struct{} // closed when its log (copied to stderr) ends
+}
 
 // startDaemon starts `bin daemon` on a socket in a temporary directory and
 // returns the socket once it listens.
@@ -242,9 +253,9 @@ func startDaemon(bin string, env []string) string {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	daemonCmd = exec.Command(bin, "daemon", "--socket", sock)
-	daemonCmd.Env, daemonCmd.Stderr = env, w
-	err = daemonCmd.Start()
+	d := &runningDaemon{cmd: exec.Command(bin, "daemon", "--socket", sock), log: make(chan struct{})}
+	d.cmd.Env, d.cmd.Stderr = env, w
+	err = d.cmd.Start()
 	w.Close()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pycage daemon: %v\n", err)
@@ -252,9 +263,8 @@ func startDaemon(bin string, env []string) string {
 		os.Exit(1)
 	}
 	listening := make(chan bool, 1)
-	daemonLog = make(chan struct{})
 	go func() {
-		defer close(daemonLog)
+		defer close(d.log)
 		sc := bufio.NewScanner(r)
 		for sc.Scan() {
 			fmt.Fprintln(os.Stderr, sc.Text())
@@ -266,10 +276,11 @@ func startDaemon(bin string, env []string) string {
 	}()
 	if !<-listening {
 		fmt.Fprintln(os.Stderr, "pycage daemon exited before it listened")
-		daemonCmd.Wait()
+		d.cmd.Wait()
 		os.RemoveAll(dir)
-		os.Exit(1)
+		exit(1)
 	}
+	daemons = append(daemons, d)
 	return sock
 }
 
@@ -315,22 +326,21 @@ func instantDaemon() string {
 	return sock
 }
 
-// stopDaemon stops the daemon of startDaemon (SIGTERM: it destroys its
-// prepared jails and removes the socket) and removes its directory.
-func stopDaemon() {
-	if daemonCmd == nil {
-		return
+// stopDaemons stops the daemons of startDaemon (SIGTERM: each destroys its
+// prepared jails and removes its socket) and removes their directories.
+func stopDaemons() {
+	for _, d := range daemons {
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		d.cmd.Wait()
+		<-d.log
+		os.RemoveAll(filepath.Dir(d.cmd.Args[3]))
 	}
-	daemonCmd.Process.Signal(syscall.SIGTERM)
-	daemonCmd.Wait()
-	<-daemonLog
-	os.RemoveAll(filepath.Dir(daemonCmd.Args[3]))
-	daemonCmd = nil
+	daemons = nil
 }
 
-// exit stops the daemon and exits.
+// exit stops the daemons and exits.
 func exit(code int) {
-	stopDaemon()
+	stopDaemons()
 	os.Exit(code)
 }
 
