@@ -101,11 +101,19 @@ func TestPreparedErrors(t *testing.T) {
 			t.Errorf("%q: prepared %v, cold %v", c.args, err, cerr)
 		}
 	}
-	// A jail that cannot be built fails in Prepare, naming the step.
+	// A jail that cannot be built fails in Prepare (and Run), naming the
+	// step: PID 1's error, also when the command's process (which PID 1
+	// forked before the mounts) died with it before the parent put it in
+	// the run's cgroups (that failed with ESRCH, and once was the error).
 	spec := DefaultSpec([]string{"true"})
 	spec.Mounts = append(spec.Mounts, Mount{Kind: MountOther, FSType: "nosuchfs", Dst: "/y"})
-	if _, err := Prepare(spec); err == nil || !strings.Contains(err.Error(), "mount nosuchfs /y: ENODEV") {
-		t.Fatalf("bad mount: %v", err)
+	for i := 0; i < 25; i++ {
+		if _, err := Prepare(spec); err == nil || !strings.Contains(err.Error(), "mount nosuchfs /y: ENODEV") {
+			t.Fatalf("bad mount, Prepare %d: %v", i, err)
+		}
+		if _, err := Run(context.Background(), spec, IO{}); err == nil || !strings.Contains(err.Error(), "mount nosuchfs /y: ENODEV") {
+			t.Fatalf("bad mount, Run %d: %v", i, err)
+		}
 	}
 	spec = DefaultSpec([]string{"true"})
 	spec.Files = []File{{Path: "a", Content: []byte("x")}}

@@ -1894,9 +1894,18 @@ func recvRecord(f *os.File, buf []byte) (fds []int, err error) {
 func (p *rawProc) readReports() {
 	defer close(p.evs)
 	var buf [rawRecSize]byte
+	// placeErr: putting the command in the run's cgroups failed. PID 1 is
+	// killed, and the error is reported at the end of its records unless
+	// one of them is an error: then PID 1 failed first (the command died
+	// with the pid namespace, hence ESRCH in the cgroup), and its error
+	// names the step that failed.
+	var placeErr error
 	for {
 		fds, err := recvRecord(p.repR, buf[:])
 		if err != nil {
+			if placeErr != nil {
+				p.evs <- report{Kind: "error", Error: placeErr.Error(), ExitCode: ExitSetup}
+			}
 			return
 		}
 		if binary.LittleEndian.Uint64(buf[0:]) == recWorkspace && len(fds) == 1 {
@@ -1921,6 +1930,7 @@ func (p *rawProc) readReports() {
 		rec.T3 = int64(binary.LittleEndian.Uint64(buf[48:]))
 		switch rec.Kind {
 		case recError:
+			placeErr = nil
 			msg, code := p.prog.message(int(rec.Op), int(rec.Errno), int(rec.Aux))
 			p.evs <- report{Kind: "error", Error: msg, ExitCode: code}
 		case recStarted:
@@ -1935,7 +1945,7 @@ func (p *rawProc) readReports() {
 		case recForked:
 			p.tl.add("PID 1: identity set, the command's process forked", p.child(rec.T3))
 			if err := p.placeCommand(); err != nil {
-				p.evs <- report{Kind: "error", Error: err.Error(), ExitCode: ExitSetup}
+				placeErr = err
 				p.kill()
 			}
 		case recWorkspace:
