@@ -93,6 +93,7 @@ func cmdDaemon(args []string) int {
 	if err != nil {
 		return bad("%v", err)
 	}
+	flags := runcmd.NewFlagCache()
 	handle := func(ctx context.Context, r *daemon.Request) int {
 		if runcmd.IsNsjail(r.Args) {
 			fmt.Fprintln(r.Stderr, "pycage run: nsjail configs (--config) are not run by pycage daemon; unset PYCAGE_DAEMON for them")
@@ -101,7 +102,7 @@ func cmdDaemon(args []string) int {
 		return runcmd.RunWith(runcmd.Invocation{
 			Args: r.Args, Environ: r.Env, Dir: r.Dir,
 			Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr,
-			Signals: r.Signals, Context: ctx, Runner: cache.Run,
+			Signals: r.Signals, Context: ctx, Runner: cache.Run, Flags: flags,
 		})
 	}
 	// Signals are caught before the socket exists: a client can count on

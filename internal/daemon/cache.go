@@ -85,9 +85,14 @@ func NewCache(perSpec, maxSpecs int, logf func(format string, a ...any)) (*Cache
 }
 
 // Run runs spec: in a prepared jail of its key if one is ready, else cold
-// (jail.Run). The Result and error are those of jail.Run.
-func (c *Cache) Run(ctx context.Context, spec *jail.Spec, stdio jail.IO) (*jail.Result, error) {
-	key, ok := spec.PrepareKey()
+// (jail.Run). The Result and error are those of jail.Run. key is
+// spec.PrepareKey() when the caller has it already (runcmd's FlagCache),
+// else "".
+func (c *Cache) Run(ctx context.Context, spec *jail.Spec, key string, stdio jail.IO) (*jail.Result, error) {
+	ok := key != ""
+	if !ok {
+		key, ok = spec.PrepareKey()
+	}
 	c.mu.Lock()
 	if !ok || c.perSpec == 0 || c.closed {
 		if !ok {

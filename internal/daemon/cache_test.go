@@ -31,7 +31,7 @@ func testSpec(hostname string, args ...string) *jail.Spec {
 func runIn(t *testing.T, c *Cache, spec *jail.Spec) (string, *jail.Result) {
 	t.Helper()
 	var out bytes.Buffer
-	res, err := c.Run(context.Background(), spec, jail.IO{Stdout: &out, Stderr: &out})
+	res, err := c.Run(context.Background(), spec, "", jail.IO{Stdout: &out, Stderr: &out})
 	if err != nil {
 		t.Fatalf("run %v: %v", spec.Args, err)
 	}

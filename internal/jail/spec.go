@@ -8,6 +8,8 @@ package jail
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/pycage/pycage/internal/landlock"
@@ -360,4 +362,41 @@ func landlockResult(spec *Spec) (string, int) {
 		return LandlockUnavailable, 0
 	}
 	return LandlockApplied, p.ABI
+}
+
+// Clone returns a deep copy of s: nothing of the copy (slices, maps,
+// pointers) is shared with s, so either may be changed without the other
+// (TestSpecClone checks every field).
+func (s *Spec) Clone() *Spec {
+	c := *s
+	c.Args = slices.Clone(s.Args)
+	c.Env = slices.Clone(s.Env)
+	c.UIDMap = slices.Clone(s.UIDMap)
+	c.GIDMap = slices.Clone(s.GIDMap)
+	c.Mounts = slices.Clone(s.Mounts)
+	for i := range c.Mounts {
+		m := &c.Mounts[i]
+		if m.IsDir != nil {
+			v := *m.IsDir
+			m.IsDir = &v
+		}
+		m.Content = slices.Clone(m.Content)
+	}
+	c.EtcFiles = maps.Clone(s.EtcFiles)
+	c.Limits.Rlimits = slices.Clone(s.Limits.Rlimits)
+	if s.Seccomp != nil {
+		v := *s.Seccomp
+		c.Seccomp = &v
+	}
+	c.KeepCaps = slices.Clone(s.KeepCaps)
+	c.PassFDs = slices.Clone(s.PassFDs)
+	c.Files = slices.Clone(s.Files)
+	for i := range c.Files {
+		c.Files[i].Content = slices.Clone(s.Files[i].Content)
+	}
+	if s.Collect != nil {
+		v := *s.Collect
+		c.Collect = &v
+	}
+	return &c
 }

@@ -109,8 +109,12 @@ type Invocation struct {
 	Signals <-chan os.Signal
 	// Context, if set, is given to Runner: cancelling it stops the run.
 	Context context.Context
-	// Runner runs the spec; nil is jail.Run.
-	Runner func(ctx context.Context, spec *jail.Spec, stdio jail.IO) (*jail.Result, error)
+	// Runner runs the spec; nil is jail.Run. key is the spec's PrepareKey
+	// when RunWith knows it (a FlagCache hit), else "".
+	Runner func(ctx context.Context, spec *jail.Spec, key string, stdio jail.IO) (*jail.Result, error)
+	// Flags, if set, keeps what the flags made of a spec for later
+	// invocations with the same flags.
+	Flags *FlagCache
 
 	// notify, if set, is called right before the run (a cold run's
 	// signal.Notify: see RunSpecIO).
@@ -167,6 +171,10 @@ type runOptions struct {
 	runtimesConfig string
 	listRuntimes   bool
 	rt             *runtimes.Runtime // the selected runtime, after finish
+
+	// uncacheable: a flag's meaning depends on more than its text (files,
+	// the environment): a FlagCache does not keep the spec.
+	uncacheable bool
 }
 
 // newRunFlags binds the flags of `pycage run` onto spec.
@@ -218,6 +226,8 @@ func newRunFlags(spec *jail.Spec, o *runOptions) (*flag.FlagSet, func() error) {
 	fs.BoolVar(&o.listRuntimes, "list-runtimes", false, "list the runtimes (name, version, path, lib dirs) and exit")
 
 	finish := func() error {
+		o.uncacheable = keepEnv || len(binds) > 0 || len(bindsRW) > 0 || seccompFile != "" ||
+			o.runtime != "" || o.runtimesPyenv != "" || o.runtimesConfig != "" || o.listRuntimes
 		switch o.netMode {
 		case "none":
 			spec.Net = jail.NetNone
@@ -378,6 +388,13 @@ func Run(args []string) int {
 
 // RunWith is `pycage run` of inv and returns pycage's exit code.
 func RunWith(inv Invocation) int {
+	if inv.Flags != nil {
+		if p, cmd := inv.Flags.lookup(inv.Args); p != nil {
+			spec := p.spec.Clone()
+			spec.Args = cmd
+			return inv.runCommand(spec, p.key, p.report, p.quiet)
+		}
+	}
 	spec := jail.DefaultSpec(nil)
 	o := runOptions{inv: &inv}
 	fs, finish := newRunFlags(spec, &o)
@@ -399,6 +416,9 @@ func RunWith(inv Invocation) int {
 		fmt.Fprintf(inv.Stderr, "pycage run: %v\n", err)
 		return jail.ExitSetup
 	}
+	if inv.Flags != nil {
+		inv.Flags.store(inv.Args, len(inv.Args)-fs.NArg(), spec, &o)
+	}
 	spec.Args = fs.Args()
 	if o.rt != nil {
 		switch {
@@ -408,14 +428,24 @@ func RunWith(inv Invocation) int {
 			spec.Args[0] = o.rt.Path
 		}
 	}
+	return inv.runCommand(spec, "", o.report, o.quiet)
+}
+
+// runCommand is the end of RunWith once spec has its flags and Args; key
+// is its PrepareKey if known (see Runner).
+func (inv *Invocation) runCommand(spec *jail.Spec, key, report string, quiet bool) int {
 	if len(spec.Args) == 0 {
 		fmt.Fprintln(inv.Stderr, "pycage run: no command given (usage: pycage run [flags] -- CMD ARGS...)")
 		return jail.ExitSetup
 	}
 	if filepath.IsAbs(spec.Args[0]) {
+		n := len(spec.Mounts)
 		spec.AddInterpreter(spec.Args[0])
+		if len(spec.Mounts) != n {
+			key = "" // a mount more: another key
+		}
 	}
-	return inv.runSpec(spec, jail.IO{Stdin: reader(inv.Stdin), Stdout: writer(inv.Stdout), Stderr: writer(inv.Stderr)}, o.report, o.quiet)
+	return inv.runSpec(spec, jail.IO{Stdin: reader(inv.Stdin), Stdout: writer(inv.Stdout), Stderr: writer(inv.Stderr)}, key, report, quiet)
 }
 
 // reader and writer keep a nil *os.File a nil interface (jail.IO: nil is
@@ -438,13 +468,13 @@ func writer(f *os.File) io.Writer {
 // SIGTERM/SIGINT/SIGHUP/SIGQUIT to the command, and returns pycage's exit
 // code. The caller exits then: the signals stay caught.
 func RunSpecIO(spec *jail.Spec, stdio jail.IO, reportPath string, quiet bool) int {
-	return coldInvocation(nil).runSpec(spec, stdio, reportPath, quiet)
+	return coldInvocation(nil).runSpec(spec, stdio, "", reportPath, quiet)
 }
 
 // runSpec runs spec with stdio (its Signals are inv's) and reports as
 // `pycage run` does: --report, pycage's messages on inv.Stderr, the exit
 // code.
-func (inv *Invocation) runSpec(spec *jail.Spec, stdio jail.IO, reportPath string, quiet bool) int {
+func (inv *Invocation) runSpec(spec *jail.Spec, stdio jail.IO, key, reportPath string, quiet bool) int {
 	if inv.notify != nil {
 		inv.notify()
 	}
@@ -455,10 +485,12 @@ func (inv *Invocation) runSpec(spec *jail.Spec, stdio jail.IO, reportPath string
 	}
 	runner := inv.Runner
 	if runner == nil {
-		runner = jail.Run
+		runner = func(ctx context.Context, spec *jail.Spec, _ string, stdio jail.IO) (*jail.Result, error) {
+			return jail.Run(ctx, spec, stdio)
+		}
 	}
 	mark("jail.Run")
-	res, err := runner(ctx, spec, stdio)
+	res, err := runner(ctx, spec, key, stdio)
 	mark("jail.Run returned")
 	// No signal.Stop: pycage exits right after the run (both callers), and
 	// Stop costs as much as Notify, a round trip per signal. A signal from
