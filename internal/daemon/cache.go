@@ -134,15 +134,15 @@ func (c *Cache) Run(ctx context.Context, spec *jail.Spec, key string, stdio jail
 		// The next request would miss: refill now.
 		c.refillLocked(e)
 	} else {
-		// A jail is still ready: refill once this run is over. Preparing
-		// a jail costs several ms of CPU (the cgroups, the namespaces,
-		// the mounts), which on a small machine would come out of this
-		// run's latency.
-		defer func() {
+		// A jail is still ready: refill once this run is over and its
+		// client has the answer. Preparing a jail costs several ms of CPU
+		// (the cgroups, the namespaces, the mounts), which on a small
+		// machine would come out of this run's latency.
+		defer AfterAnswer(ctx, func() {
 			c.mu.Lock()
 			c.refillLocked(e)
 			c.mu.Unlock()
-		}()
+		})
 	}
 	c.mu.Unlock()
 	for _, q := range evict {

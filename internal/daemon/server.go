@@ -603,7 +603,10 @@ func (s *Server) serveRequest(rq *request) {
 	default:
 	}
 
-	ctx, cancel := context.WithCancelCause(context.Background())
+	// Runs last: after the answer (or the refusal).
+	after := &afterList{}
+	defer after.run()
+	ctx, cancel := context.WithCancelCause(context.WithValue(context.Background(), afterKey{}, after))
 	defer cancel(nil)
 	s.mu.Lock()
 	cn.cancel = cancel
@@ -700,6 +703,39 @@ func (s *Server) serveRequest(rq *request) {
 	// the answer: the client's readers see EOF when the client exits.
 	rq.close()
 	cn.f.Write(wire.Exit(code))
+}
+
+// afterKey is the context key of a request's afterList.
+type afterKey struct{}
+
+// afterList is the work a request's run leaves for after its answer.
+type afterList struct {
+	mu sync.Mutex
+	fs []func()
+}
+
+// AfterAnswer runs f once the client of ctx's request has its answer, or
+// at once when ctx is not a request's: for work a run causes that need not
+// delay the answer (the Cache's refill).
+func AfterAnswer(ctx context.Context, f func()) {
+	if l, ok := ctx.Value(afterKey{}).(*afterList); ok {
+		l.mu.Lock()
+		l.fs = append(l.fs, f)
+		l.mu.Unlock()
+		return
+	}
+	f()
+}
+
+// run runs the work of the list.
+func (l *afterList) run() {
+	l.mu.Lock()
+	fs := l.fs
+	l.fs = nil
+	l.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
 }
 
 // relayed: the signals a cold `pycage run` relays to its command.

@@ -222,6 +222,40 @@ func TestServerRequest(t *testing.T) {
 	}
 }
 
+// TestServerAfterAnswer: work a run leaves with AfterAnswer runs once the
+// client has its answer (the work here waits for the client to have it:
+// run before the answer, it would wait forever), and outside a request at
+// once.
+func TestServerAfterAnswer(t *testing.T) {
+	answered := make(chan struct{})
+	ran := make(chan bool, 1)
+	s, _ := startServer(t, 4, func(ctx context.Context, r *Request) int {
+		AfterAnswer(ctx, func() {
+			select {
+			case <-answered:
+				ran <- true
+			case <-time.After(10 * time.Second):
+				ran <- false
+			}
+		})
+		return 3
+	})
+	cl := dial(t, s.cfg.Socket)
+	cl.request([]string{"--", "true"}, nil)
+	if code := cl.exit(); code != 3 {
+		t.Fatalf("exit %d, want 3", code)
+	}
+	close(answered)
+	if !<-ran {
+		t.Fatal("the work left for after the answer ran before it")
+	}
+	now := false
+	AfterAnswer(context.Background(), func() { now = true })
+	if !now {
+		t.Fatal("AfterAnswer outside a request did not run f at once")
+	}
+}
+
 func TestServerRejects(t *testing.T) {
 	var calls atomic.Int64
 	s, l := startServer(t, 4, func(ctx context.Context, r *Request) int { calls.Add(1); return 0 })
