@@ -434,6 +434,21 @@ func (r *request) close() {
 	}
 }
 
+// pidfdUserNS returns the device and inode of the user namespace of the
+// process of pidfd (ESRCH: it exited; ENOTTY: a kernel before 6.11).
+func pidfdUserNS(pidfd int) ([2]uint64, error) {
+	fd, err := unix.IoctlRetInt(pidfd, unix.PIDFD_GET_USER_NAMESPACE)
+	if err != nil {
+		return [2]uint64{}, err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return [2]uint64{}, err
+	}
+	return [2]uint64{st.Dev, st.Ino}, nil
+}
+
 // userNSOf returns the device and inode of /proc/PID/ns/user.
 func userNSOf(pid string) ([2]uint64, error) {
 	var st unix.Stat_t
@@ -444,8 +459,9 @@ func userNSOf(pid string) ([2]uint64, error) {
 }
 
 // senderUserNS returns the user namespace of the request's sender, pid
-// (SCM_CREDENTIALS'). With its SCM_PIDFD the pid is checked to still be
-// the sender's after the lookup (not a recycled one); without
+// (SCM_CREDENTIALS'). With its SCM_PIDFD it asks the pidfd (Linux 6.11:
+// PIDFD_GET_USER_NAMESPACE; no /proc lookup), or checks that the pid is
+// still the sender's after the lookup by pid (not a recycled one); without
 // SO_PASSPIDFD (older kernels) the lookup is by pid alone.
 func (s *Server) senderUserNS(rq *request) ([2]uint64, error) {
 	pid := rq.cred.Pid
@@ -455,6 +471,18 @@ func (s *Server) senderUserNS(rq *request) ([2]uint64, error) {
 	if s.passPidfd && rq.pidfd < 0 {
 		// The kernel could not make the pidfd: the sender is gone.
 		return [2]uint64{}, fmt.Errorf("the client exited")
+	}
+	if rq.pidfd >= 0 {
+		ns, err := pidfdUserNS(rq.pidfd)
+		switch {
+		case err == nil:
+			return ns, nil
+		case errors.Is(err, unix.ESRCH):
+			return ns, fmt.Errorf("the client exited")
+		case !errors.Is(err, unix.ENOTTY) && !errors.Is(err, unix.EINVAL):
+			return ns, err
+		}
+		// A kernel without the ioctl: by pid.
 	}
 	ns, err := userNSOf(strconv.Itoa(int(pid)))
 	if err != nil {

@@ -633,3 +633,42 @@ func TestListen(t *testing.T) {
 		t.Fatalf("long path: %v", err)
 	}
 }
+
+// TestPidfdUserNS: the user namespace a pidfd names is /proc/PID/ns/user's,
+// for this process and for one in a user namespace of its own; a pidfd of
+// an exited process is ESRCH.
+func TestPidfdUserNS(t *testing.T) {
+	self, err := unix.PidfdOpen(os.Getpid(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(self)
+	got, err := pidfdUserNS(self)
+	if errors.Is(err, unix.ENOTTY) {
+		t.Skip("no PIDFD_GET_USER_NAMESPACE (kernel before 6.11): the daemon looks up /proc/PID/ns/user")
+	}
+	selfNS, _ := userNSOf("self")
+	if err != nil || got != selfNS {
+		t.Fatalf("this process: %v %v, want %v", got, err, selfNS)
+	}
+	cmd := exec.Command("sleep", "30")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pidfd, err := unix.PidfdOpen(cmd.Process.Pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(pidfd)
+	got, err = pidfdUserNS(pidfd)
+	want, _ := userNSOf(strconv.Itoa(cmd.Process.Pid))
+	if err != nil || got != want || got == selfNS {
+		t.Errorf("a process in its own user namespace: %v %v, want %v", got, err, want)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if _, err := pidfdUserNS(pidfd); !errors.Is(err, unix.ESRCH) {
+		t.Errorf("an exited process: %v, want ESRCH", err)
+	}
+}
