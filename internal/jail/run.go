@@ -39,6 +39,14 @@ type IO struct {
 	// starts an interpreter first and closes Begin when it hands it a
 	// program.
 	Begin <-chan struct{}
+	// OutcomeOnly: the caller uses only the run's outcome (Reason,
+	// ExitCode, Signal, Error, the output counts). After a clean end (the
+	// command exited 0, nothing stopped it) the cgroup's counters are then
+	// not read: Result.CPU, PeakMemory, OOMKills and PidsLimitHit stay
+	// zero (`pycage run` without --report: ~0.07 ms less per run). After
+	// any other end they are read as always: the reason may depend on
+	// them.
+	OutcomeOnly bool
 }
 
 // SetupError is a failure to build or start the jail. It names the step and
@@ -747,7 +755,11 @@ loop:
 	if !started.IsZero() {
 		res.Wall = end.Sub(started)
 	}
-	if r.group != nil {
+	r.mu.Lock()
+	stopped := r.reason
+	r.mu.Unlock()
+	clean := exitMsg != nil && setupMsg == nil && stopped == "" && exitMsg.Status == 0
+	if r.group != nil && !(stdio.OutcomeOnly && clean) {
 		if st, err := r.group.Stats(); err == nil {
 			res.CPU = st.CPU - cpuBase
 			res.PeakMemory = st.MemoryPeak
@@ -763,9 +775,6 @@ loop:
 		return fail(&SetupError{Msg: setupMsg.Error, ExitCode: code})
 	}
 
-	r.mu.Lock()
-	stopped := r.reason
-	r.mu.Unlock()
 	if started.IsZero() {
 		if stopped == ReasonCanceled {
 			res.Reason = ReasonCanceled

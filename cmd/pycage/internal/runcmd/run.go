@@ -479,6 +479,7 @@ func (inv *Invocation) runSpec(spec *jail.Spec, stdio jail.IO, key, reportPath s
 		inv.notify()
 	}
 	stdio.Signals = inv.Signals
+	stdio.OutcomeOnly = reportPath == ""
 	ctx := inv.Context
 	if ctx == nil {
 		ctx = context.Background()
