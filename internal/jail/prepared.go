@@ -129,6 +129,14 @@ func Prepare(spec *Spec) (*Prepared, error) {
 					p.destroy()
 					return nil, setupErr(ExitSetup, "prepare: %v", err)
 				}
+				// The output pipes and their copiers too: a run then
+				// only hands them their writers.
+				outs, err := r.newOuts()
+				if err != nil {
+					p.destroy()
+					return nil, setupErr(ExitSetup, "prepare: %v", err)
+				}
+				r.outs = outs
 				r.tl.add("parent: prepared jail ready", time.Time{})
 				live.Store(p, struct{}{})
 				return p, nil
@@ -149,6 +157,7 @@ func Prepare(spec *Spec) (*Prepared, error) {
 
 // destroy kills the jail and undoes everything (the jail was not run).
 func (p *Prepared) destroy() {
+	p.r.abandonOuts()
 	p.proc.kill()
 	for range p.proc.reports() {
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -180,6 +181,46 @@ func TestPreparedClose(t *testing.T) {
 			t.Fatal("a closed prepared jail ran")
 		}
 	})
+}
+
+// TestPreparedOutputs: a prepared jail's output pipes (made, with their
+// copiers, at Prepare) carry the streams as a cold run's do: separate
+// writers, one writer for both (in order), the output limit; an unused
+// jail's streams go with Close (no goroutine, no fd left).
+func TestPreparedOutputs(t *testing.T) {
+	needRoot(t)
+	spec := DefaultSpec([]string{"sh"})
+	script := []string{"sh", "-c", "echo a; echo b >&2; echo c"}
+	var out, errb bytes.Buffer
+	res, err := prepare1(t, spec).Run(context.Background(), script, spec.Env, "", IO{Stdout: &out, Stderr: &errb})
+	if err != nil || out.String() != "a\nc\n" || errb.String() != "b\n" || res.StdoutBytes != 4 || res.StderrBytes != 2 {
+		t.Errorf("separate writers: %v %+v stdout %q stderr %q", err, res, out.String(), errb.String())
+	}
+	var both bytes.Buffer
+	res, err = prepare1(t, spec).Run(context.Background(), script, spec.Env, "", IO{Stdout: &both, Stderr: &both})
+	if err != nil || both.String() != "a\nb\nc\n" || res.StdoutBytes != 6 || res.StderrBytes != 0 {
+		t.Errorf("one writer: %v %+v output %q", err, res, both.String())
+	}
+	lim := DefaultSpec([]string{"sh"})
+	lim.Limits.Output = 10
+	out.Reset()
+	res, err = prepare1(t, lim).Run(context.Background(), []string{"sh", "-c", "yes | head -c 100000"}, lim.Env, "", IO{Stdout: &out})
+	if err != nil || res.Reason != ReasonOutputLimit || out.Len() != 10 || !res.StdoutTruncated {
+		t.Errorf("output limit: %v %+v, %d bytes kept", err, res, out.Len())
+	}
+	WaitTeardowns()
+	fds := func() int { e, _ := os.ReadDir("/proc/self/fd"); return len(e) }
+	g0, f0 := runtime.NumGoroutine(), fds()
+	for i := 0; i < 5; i++ {
+		prepare1(t, spec).Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for (runtime.NumGoroutine() > g0 || fds() > f0) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if g, f := runtime.NumGoroutine(), fds(); g > g0 || f > f0 {
+		t.Errorf("after 5 prepared jails closed unused: %d goroutines (were %d), %d fds (were %d)", g, g0, f, f0)
+	}
 }
 
 // TestPreparedLimits: the cgroup limits and the seccomp filter hold in a

@@ -470,6 +470,10 @@ type runner struct {
 	// baseNice is the niceness its PID 1 and command get back.
 	lowPrio  bool
 	baseNice int
+	// outs are the output streams made ahead (a prepared jail), for run;
+	// copiers counts the streams' copiers.
+	outs    *[2]outStream
+	copiers sync.WaitGroup
 
 	mu       sync.Mutex
 	reason   Reason // why we stopped the run, if we did
@@ -539,12 +543,42 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 			c.Close()
 		}
 	}
-	var copiers sync.WaitGroup
+	copiers := &r.copiers
+	// The output streams first (a prepared jail made them ahead): from
+	// here on every way out closes their ends and waits for the copiers.
+	outs := r.outs
+	r.outs = nil
+	if outs == nil {
+		var err error
+		if outs, err = r.newOuts(); err != nil {
+			return fail(setupErr(ExitSetup, "%v", err))
+		}
+	}
 	var stdin, stdout, stderr *os.File
+	closeAfterStart = append(closeAfterStart, outs[0].w, outs[1].w)
+	if stdio.Stdout != nil && stdio.Stdout == stdio.Stderr {
+		// One pipe for both: their order is kept (counted as stdout).
+		outs[0].dst <- stdio.Stdout
+		outs[1].dst <- io.Discard
+		stdout, stderr = outs[0].w, outs[0].w
+	} else {
+		out, errw := stdio.Stdout, stdio.Stderr
+		if out == nil {
+			out = io.Discard
+		}
+		if errw == nil {
+			errw = io.Discard
+		}
+		outs[0].dst <- out
+		outs[1].dst <- errw
+		stdout, stderr = outs[0].w, outs[1].w
+	}
 	switch in := stdio.Stdin.(type) {
 	case nil:
 		f, err := os.Open(os.DevNull)
 		if err != nil {
+			closeAll()
+			copiers.Wait()
 			return fail(setupErr(ExitSetup, "open %s: %v", os.DevNull, err))
 		}
 		stdin = f
@@ -554,6 +588,8 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 	default:
 		pr, pw, err := os.Pipe()
 		if err != nil {
+			closeAll()
+			copiers.Wait()
 			return fail(setupErr(ExitSetup, "pipe stdin: %v", err))
 		}
 		stdin = pr
@@ -562,51 +598,6 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 			io.Copy(pw, in)
 			pw.Close()
 		}()
-	}
-	outLimit := spec.Limits.Output
-	mkOut := func(w io.Writer, bytes *int64, trunc *bool) (*os.File, error) {
-		pr, pw, err := os.Pipe()
-		if err != nil {
-			return nil, err
-		}
-		closeAfterStart = append(closeAfterStart, pw)
-		copiers.Add(1)
-		go func() {
-			defer copiers.Done()
-			defer pr.Close()
-			r.copyOut(pr, w, outLimit, bytes, trunc)
-		}()
-		return pw, nil
-	}
-	if stdio.Stdout != nil && stdio.Stdout == stdio.Stderr {
-		pw, err := mkOut(stdio.Stdout, &res.StdoutBytes, &res.StdoutTruncated)
-		if err != nil {
-			closeAll()
-			copiers.Wait()
-			return fail(setupErr(ExitSetup, "pipe output: %v", err))
-		}
-		stdout, stderr = pw, pw
-	} else {
-		out, errw := stdio.Stdout, stdio.Stderr
-		if out == nil {
-			out = io.Discard
-		}
-		if errw == nil {
-			errw = io.Discard
-		}
-		pw, err := mkOut(out, &res.StdoutBytes, &res.StdoutTruncated)
-		if err != nil {
-			closeAll()
-			copiers.Wait()
-			return fail(setupErr(ExitSetup, "pipe stdout: %v", err))
-		}
-		pe, err := mkOut(errw, &res.StderrBytes, &res.StderrTruncated)
-		if err != nil {
-			closeAll()
-			copiers.Wait()
-			return fail(setupErr(ExitSetup, "pipe stderr: %v", err))
-		}
-		stdout, stderr = pw, pe
 	}
 
 	r.tl.add("parent: stdio ready, spawning", time.Time{})
@@ -1115,12 +1106,71 @@ func (r *runner) watchCPU(limit time.Duration) {
 	}
 }
 
-// copyOut copies one output stream, keeping at most limit bytes; past it the
-// run is stopped with reason output-limit and the rest is drained.
-func (r *runner) copyOut(src io.Reader, dst io.Writer, limit int64, n *int64, trunc *bool) {
+// outStream is one output stream of a run: a pipe whose write end (w) the
+// command gets, and a copier that reads the other end to the writer it
+// receives on dst (once: a prepared jail's streams are made before the
+// writer is known; the copier takes it at its first data or EOF, so the
+// run's send wakes no one). dst closed: the stream was never used.
+type outStream struct {
+	w   *os.File
+	dst chan io.Writer
+}
+
+// newOuts makes the run's stdout and stderr streams and starts their
+// copiers (counted in r.copiers).
+func (r *runner) newOuts() (*[2]outStream, error) {
+	var outs [2]outStream
+	counts := [2]struct {
+		n     *int64
+		trunc *bool
+	}{{&r.res.StdoutBytes, &r.res.StdoutTruncated}, {&r.res.StderrBytes, &r.res.StderrTruncated}}
+	for i := range outs {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			if i == 1 {
+				outs[0].w.Close()
+				close(outs[0].dst)
+			}
+			return nil, fmt.Errorf("pipe %s: %v", [2]string{"stdout", "stderr"}[i], err)
+		}
+		outs[i] = outStream{w: pw, dst: make(chan io.Writer, 1)}
+		r.copiers.Add(1)
+		go func(dst <-chan io.Writer, n *int64, trunc *bool) {
+			defer r.copiers.Done()
+			defer pr.Close()
+			r.copyOut(pr, dst, r.spec.Limits.Output, n, trunc)
+		}(outs[i].dst, counts[i].n, counts[i].trunc)
+	}
+	return &outs, nil
+}
+
+// abandonOuts ends output streams that were made ahead and never used.
+func (r *runner) abandonOuts() {
+	if r.outs == nil {
+		return
+	}
+	for _, o := range r.outs {
+		o.w.Close()
+		close(o.dst)
+	}
+	r.outs = nil
+	r.copiers.Wait()
+}
+
+// copyOut copies one output stream to the writer it receives on dstc,
+// keeping at most limit bytes; past it the run is stopped with reason
+// output-limit and the rest is drained.
+func (r *runner) copyOut(src io.Reader, dstc <-chan io.Writer, limit int64, n *int64, trunc *bool) {
 	buf := make([]byte, 32<<10)
+	var dst io.Writer
 	for {
 		k, err := src.Read(buf)
+		if dst == nil {
+			var ok bool
+			if dst, ok = <-dstc; !ok {
+				return
+			}
+		}
 		if k > 0 {
 			chunk := buf[:k]
 			if limit > 0 && *n+int64(k) > limit {
