@@ -637,19 +637,22 @@ func (r *runner) run(ctx context.Context, filter *seccomp.Filter, stdio IO) (*Re
 	reports := proc.reports()
 	var beginCh <-chan struct{}
 	var cpuBase time.Duration
-	var wallT *time.Timer
+	var wallT, cpuT *time.Timer
 	armClocks := func() {
 		if spec.Limits.Wall > 0 {
 			wallT = time.NewTimer(spec.Limits.Wall)
 			wallTimer = wallT.C
 		}
 		if spec.Limits.CPU > 0 && r.group != nil {
-			go r.watchCPU(spec.Limits.CPU + cpuBase)
+			cpuT = r.watchCPU(cpuBase, spec.Limits.CPU+cpuBase)
 		}
 	}
 	defer func() {
 		if wallT != nil {
 			wallT.Stop()
+		}
+		if cpuT != nil {
+			cpuT.Stop()
 		}
 	}()
 loop:
@@ -1077,12 +1080,24 @@ func (r *runner) stop(reason Reason) {
 	})
 }
 
-// watchCPU polls the cgroup's CPU usage. It sleeps until the earliest moment
-// the limit could be reached (usage cannot grow faster than the number of
-// CPUs), so the check is exact to a few ms and cheap.
-func (r *runner) watchCPU(limit time.Duration) {
+// watchCPU checks the cgroup's CPU usage (used now, at the start) against
+// limit from a timer, each time at the earliest moment the limit could be
+// reached (usage cannot grow faster than the number of CPUs; at most 250
+// ms apart), so the check is exact to a few ms and cheap: a run shorter
+// than the first wait costs no goroutine and no read. The caller stops the
+// timer when the run ends.
+func (r *runner) watchCPU(used, limit time.Duration) *time.Timer {
 	ncpu := time.Duration(runtime.NumCPU())
-	for {
+	wait := func(used time.Duration) time.Duration {
+		return min(max((limit-used)/ncpu, 2*time.Millisecond), 250*time.Millisecond)
+	}
+	var t *time.Timer
+	check := func() {
+		select {
+		case <-r.done:
+			return
+		default:
+		}
 		used, err := r.group.CPUUsage()
 		if err != nil {
 			return
@@ -1091,19 +1106,11 @@ func (r *runner) watchCPU(limit time.Duration) {
 			r.stop(ReasonCPUTimeout)
 			return
 		}
-		wait := (limit - used) / ncpu
-		if wait < 2*time.Millisecond {
-			wait = 2 * time.Millisecond
-		}
-		if wait > 250*time.Millisecond {
-			wait = 250 * time.Millisecond
-		}
-		select {
-		case <-time.After(wait):
-		case <-r.done:
-			return
-		}
+		t.Reset(wait(used))
 	}
+	t = time.AfterFunc(time.Hour, check) // armed once t is set
+	t.Reset(wait(used))
+	return t
 }
 
 // outStream is one output stream of a run: a pipe whose write end (w) the
