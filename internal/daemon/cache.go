@@ -16,7 +16,7 @@ import (
 // Cache keeps prepared jails per spec (jail.Spec.PrepareKey: specs that
 // differ only in Args, Env and ExecPath share a key) and runs specs in
 // them. Its Run is a runner for runcmd: a prepared jail when one is ready
-// (a hit), a cold jail.Run otherwise (a miss); either way the key is
+// (a hit), a cold jail.RunBackground otherwise (a miss); either way the key is
 // refilled in the background up to PerSpec jails. At most MaxSpecs keys
 // are kept, least recently used first out (their jails are closed).
 type Cache struct {
@@ -85,7 +85,8 @@ func NewCache(perSpec, maxSpecs int, logf func(format string, a ...any)) (*Cache
 }
 
 // Run runs spec: in a prepared jail of its key if one is ready, else cold
-// (jail.Run). The Result and error are those of jail.Run. key is
+// (jail.RunBackground: either way the jail's teardown follows the answer;
+// Close waits for it). The Result and error are those of jail.Run. key is
 // spec.PrepareKey() when the caller has it already (runcmd's FlagCache),
 // else "".
 func (c *Cache) Run(ctx context.Context, spec *jail.Spec, key string, stdio jail.IO) (*jail.Result, error) {
@@ -101,7 +102,7 @@ func (c *Cache) Run(ctx context.Context, spec *jail.Spec, key string, stdio jail
 			c.st.Misses++
 		}
 		c.mu.Unlock()
-		return jail.Run(ctx, spec, stdio)
+		return jail.RunBackground(ctx, spec, stdio)
 	}
 	e := c.entries[key]
 	var evict []*jail.Prepared
@@ -113,7 +114,7 @@ func (c *Cache) Run(ctx context.Context, spec *jail.Spec, key string, stdio jail
 			c.st.NotPreparable++
 			c.mu.Unlock()
 			c.logf("spec of %s: its prepare key does not decode (%v); runs of it are cold", describe(spec), err)
-			return jail.Run(ctx, spec, stdio)
+			return jail.RunBackground(ctx, spec, stdio)
 		}
 		evict = c.evictLocked()
 		c.nextID++
@@ -157,7 +158,7 @@ func (c *Cache) Run(ctx context.Context, spec *jail.Spec, key string, stdio jail
 		// the run goes on cold, with the same outcome.
 		c.logf("a prepared jail of %s was gone when taken; the run is cold", e.desc)
 	}
-	return jail.Run(ctx, spec, stdio)
+	return jail.RunBackground(ctx, spec, stdio)
 }
 
 // evictLocked drops the least recently used key when the cache is full and

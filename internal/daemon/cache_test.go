@@ -147,7 +147,10 @@ func TestCacheEvictAndClose(t *testing.T) {
 	if specs := c.Specs(); len(specs) != 1 || !strings.Contains(specs[0], "1 ready") {
 		t.Fatalf("specs %v", specs)
 	}
-	// b's jail is the only one: one run cgroup (a's is gone).
+	// b's jail is the only one: one run cgroup (a's is gone, and so are
+	// the two cold runs', once their teardowns, which follow the runs'
+	// outcomes, are done).
+	jail.WaitTeardowns()
 	if left := runCgroups(); len(left) > 1 {
 		t.Fatalf("run cgroups with one prepared jail: %v", left)
 	}
@@ -234,6 +237,7 @@ func TestCacheGoneJail(t *testing.T) {
 		t.Fatalf("first run: %q", out)
 	}
 	waitReady(t, c, 1)
+	jail.WaitTeardowns() // the first (cold) run's PID 1 is gone then
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", os.Getpid()))
 	killed := 0
 	for _, f := range tasks {

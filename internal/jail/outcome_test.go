@@ -1,8 +1,14 @@
 package jail
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestOutcomeOnly: with IO.OutcomeOnly a clean run (exit 0) reads no
@@ -45,5 +51,43 @@ func TestOutcomeOnly(t *testing.T) {
 		if res.Reason != ReasonPidsLimit || !res.PidsLimitHit {
 			t.Errorf("prepared %v: the pids limit with OutcomeOnly: %+v, want reason %s", prepared, res, ReasonPidsLimit)
 		}
+	}
+}
+
+// runDirs lists the run cgroups of this process.
+func runDirs() []string {
+	out, _ := exec.Command("find", "/sys/fs/cgroup", "-mindepth", "2", "-path", "*pycage*", "-type", "d",
+		"-name", fmt.Sprintf("run-*-%d-*", os.Getpid())).Output()
+	return strings.Fields(string(out))
+}
+
+// TestRunBackground: RunBackground's outcome is Run's (exit, signal, wall
+// timeout, setup error), and its teardown, done in the background, leaves
+// nothing once WaitTeardowns returns.
+func TestRunBackground(t *testing.T) {
+	needRoot(t)
+	WaitTeardowns()
+	if left := runDirs(); len(left) > 0 {
+		t.Fatalf("run cgroups before the test: %v", left)
+	}
+	timeout := DefaultSpec([]string{"sleep", "10"})
+	timeout.Limits.Wall = 200 * time.Millisecond
+	for _, spec := range []*Spec{
+		DefaultSpec([]string{"sh", "-c", "echo out; echo err >&2; exit 3"}),
+		DefaultSpec([]string{"sh", "-c", "kill -TERM $$"}),
+		timeout,
+		DefaultSpec([]string{"/nosuch/cmd"}),
+	} {
+		var out, errb, bout, berrb bytes.Buffer
+		res, err := Run(context.Background(), spec, IO{Stdout: &out, Stderr: &errb})
+		bres, berr := RunBackground(context.Background(), spec, IO{Stdout: &bout, Stderr: &berrb})
+		if fmt.Sprint(err) != fmt.Sprint(berr) || res.Reason != bres.Reason || res.ExitCode != bres.ExitCode || res.Signal != bres.Signal ||
+			out.String() != bout.String() || errb.String() != berrb.String() {
+			t.Errorf("%q: Run %v %+v %q %q; RunBackground %v %+v %q %q", spec.Args, err, res, out.String(), errb.String(), berr, bres, bout.String(), berrb.String())
+		}
+	}
+	WaitTeardowns()
+	if left := runDirs(); len(left) > 0 {
+		t.Errorf("run cgroups left after WaitTeardowns: %v", left)
 	}
 }

@@ -205,28 +205,19 @@ func (p *Prepared) Run(ctx context.Context, args, env []string, execPath string,
 		r.tl.add("parent: request sent", time.Time{})
 		return p.proc, nil
 	}
-	r.background = true
-	res, err := r.run(ctx, r.prep.filter, stdio)
-	if r.teardown == nil {
-		r.cleanup()
-		return res, err
-	}
 	// The outcome is final; PID 1's end, the pid namespace's teardown
 	// and the cgroups' removal need not delay the answer.
-	teardowns.Add(1)
-	go func() {
-		defer teardowns.Done()
-		r.teardown()
-		r.cleanup()
-	}()
+	r.background = true
+	res, err := r.run(ctx, r.prep.filter, stdio)
+	r.finish()
 	return res, err
 }
 
 var teardowns sync.WaitGroup
 
-// WaitTeardowns waits until every finished prepared run is torn down:
-// PID 1 reaped, the jail's fds closed, its cgroups removed. Prepared.Run
-// returns before that (its outcome is final once PID 1 reports the
+// WaitTeardowns waits until every finished prepared or RunBackground run
+// is torn down: PID 1 reaped, the jail's fds closed, its cgroups removed.
+// Those return before that (the outcome is final once PID 1 reports the
 // command's end, after it reaped every other process of the jail).
 func WaitTeardowns() { teardowns.Wait() }
 

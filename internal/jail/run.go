@@ -319,6 +319,38 @@ func Run(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
 	return r.run(ctx, r.prep.filter, stdio)
 }
 
+// RunBackground is Run, except that on the raw spawn path it returns as
+// soon as the outcome is final (PID 1 reports the command's end after it
+// reaped every other process of the jail) and tears the jail down in the
+// background: PID 1's end, the namespaces', the cgroups' removal (~0.7 ms
+// here). WaitTeardowns waits for those. For a caller that answers someone
+// (the service, the daemon); one that exits after the run uses Run.
+func RunBackground(ctx context.Context, spec *Spec, stdio IO) (*Result, error) {
+	r, res, err := newRunner(spec, false, false)
+	if err != nil {
+		return res, err
+	}
+	r.background = true
+	res, err = r.run(ctx, r.prep.filter, stdio)
+	r.finish()
+	return res, err
+}
+
+// finish tears a run down: at once, or (a background run that reached
+// PID 1's exit record) in a goroutine counted by WaitTeardowns.
+func (r *runner) finish() {
+	if r.teardown == nil {
+		r.cleanup()
+		return
+	}
+	teardowns.Add(1)
+	go func() {
+		defer teardowns.Done()
+		r.teardown()
+		r.cleanup()
+	}()
+}
+
 // newRunner does the parent's part of a run up to the spawn: the spec is
 // checked, the cgroups are made while the seccomp filter (and on the raw
 // path the bind trees and the child program; ahead: a prepared jail's

@@ -229,6 +229,7 @@ func (p *Pool) Close() {
 			continue
 		default:
 		}
+		jail.WaitTeardowns()
 		return
 	}
 }
@@ -277,7 +278,9 @@ func (p *Pool) start() (*sandbox, error) {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		res, err := jail.Run(ctx, spec, stdio)
+		// The outcome goes at PID 1's exit record; the jail's teardown
+		// follows in the background (Close waits for it).
+		res, err := jail.RunBackground(ctx, spec, stdio)
 		sb.done <- outcome{res, err}
 	}()
 	// jail.Run has dup'd the fds into the jail once the command started;

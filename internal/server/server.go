@@ -120,8 +120,9 @@ func (s *Server) Serve(ln net.Listener) error { return s.http.Serve(ln) }
 
 // Shutdown stops the service: it stops accepting connections, refuses
 // queued requests (503), lets running jails finish for up to grace (or
-// until force is closed), then kills the rest and waits until every
-// jail.Run has returned, so that no jail and no cgroup is left behind.
+// until force is closed), then kills the rest and waits until every run
+// has returned and been torn down, so that no jail and no cgroup is left
+// behind.
 func (s *Server) Shutdown(grace time.Duration, force <-chan struct{}) error {
 	s.mu.Lock()
 	s.closed = true
@@ -146,6 +147,7 @@ func (s *Server) Shutdown(grace time.Duration, force <-chan struct{}) error {
 	s.killRuns()
 	s.runs.Wait()
 	s.closePools()
+	jail.WaitTeardowns() // of the runs (RunBackground) and of the pools
 	// The handlers of killed runs still answer (503); give them a moment.
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel2()
@@ -468,7 +470,9 @@ func (s *Server) execute(r *http.Request, job *runJob) (*runOutcome, *apiError, 
 	t1 := time.Now()
 	var warm bool
 	if out.res, out.setupErr, warm = s.runWarm(runCtx, job, stdio.Stdout, stdio.Stderr); !warm {
-		out.res, out.setupErr = jail.Run(runCtx, job.spec, stdio)
+		// The answer goes at the outcome; the jail's teardown follows
+		// in the background (Shutdown waits for it).
+		out.res, out.setupErr = jail.RunBackground(runCtx, job.spec, stdio)
 	}
 	ri.warm = warm
 	out.runTime = time.Since(t1)
