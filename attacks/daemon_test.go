@@ -14,7 +14,6 @@ package attacks
 // was a hit and only the warm-ups were misses.
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,6 +25,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pycage/pycage/internal/testkit"
 )
 
 // preparedPerSpec is the daemons' --prepared: one jail per spec (the
@@ -82,26 +83,9 @@ type daemonProc struct {
 	sock string
 	cmd  *exec.Cmd
 	pid  int
-	logs *lockedBuffer
+	logs *testkit.LockedBuffer
 	done chan struct{}
 	err  error // Wait's result, after done
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startDaemon starts `pycage daemon` on a socket in a temp dir of its own
@@ -117,7 +101,7 @@ func startDaemon(t *testing.T, args ...string) *daemonProc {
 	cmd := exec.Command(pycageBin, append([]string{"daemon", "--socket", sock,
 		"--max-specs", "8"}, args...)...)
 	cmd.Dir = dir
-	logs := &lockedBuffer{}
+	logs := &testkit.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
@@ -167,7 +151,7 @@ func (d *daemonProc) stop(t *testing.T) string {
 	if _, err := os.Lstat(d.sock); err == nil {
 		t.Errorf("socket %s left after the daemon stopped", d.sock)
 	}
-	if cg := runCgroups(d.pid); len(cg) > 0 {
+	if cg := testkit.RunCgroups(d.pid); len(cg) > 0 {
 		t.Errorf("run cgroups left after the daemon (pid %d) stopped: %v", d.pid, cg)
 	}
 	m := statsLine.FindStringSubmatch(d.logs.String())

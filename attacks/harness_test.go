@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pycage/pycage/internal/testkit"
 )
 
 var (
@@ -306,7 +308,7 @@ func checkHost(t *testing.T, o *outcome, mounts0 map[string]int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if o.pid > 0 {
-		if cg := runCgroups(o.pid); len(cg) > 0 {
+		if cg := testkit.RunCgroups(o.pid); len(cg) > 0 {
 			t.Errorf("cgroups of the run left behind: %v", cg)
 		}
 	}
@@ -334,43 +336,6 @@ func pgrep(s string) []int {
 		}
 	}
 	return pids
-}
-
-var runGroup = regexp.MustCompile(`^run-\d+-(\d+)-\d+-\d+$`)
-
-// runCgroups lists run cgroups (run-<pidns>-<pid>-<start>-<seq>) owned by
-// the given pycage pids, or all run cgroups when pids is empty.
-func runCgroups(pids ...int) []string {
-	want := map[string]bool{}
-	for _, p := range pids {
-		want[strconv.Itoa(p)] = true
-	}
-	var found []string
-	var walk func(dir string, depth int)
-	walk = func(dir string, depth int) {
-		if depth > 7 {
-			return
-		}
-		ents, err := os.ReadDir(dir)
-		if err != nil {
-			return
-		}
-		for _, e := range ents {
-			if !e.IsDir() {
-				continue
-			}
-			p := filepath.Join(dir, e.Name())
-			if m := runGroup.FindStringSubmatch(e.Name()); m != nil && strings.Contains(p, "pycage") {
-				if len(want) == 0 || want[m[1]] {
-					found = append(found, p)
-				}
-				continue
-			}
-			walk(p, depth+1)
-		}
-	}
-	walk("/sys/fs/cgroup", 1)
-	return found
 }
 
 // hostMounts counts the host's mounts by mount point and type.
@@ -401,7 +366,7 @@ func finalLeftovers() string {
 	marks := append([]string(nil), markers...)
 	pidsMu.Unlock()
 	if len(pids) > 0 {
-		if cg := runCgroups(pids...); len(cg) > 0 {
+		if cg := testkit.RunCgroups(pids...); len(cg) > 0 {
 			msgs = append(msgs, fmt.Sprintf("cgroups of the suite's runs left: %v", cg))
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/pycage/pycage/internal/daemon/wire"
+	"github.com/pycage/pycage/internal/testkit"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,7 +31,7 @@ type daemonProc struct {
 	sock string
 	cmd  *exec.Cmd
 	pid  int
-	logs *lockedBuffer
+	logs *testkit.LockedBuffer
 	done chan struct{}
 	err  error // Wait's result, after done
 }
@@ -45,7 +46,7 @@ func startDaemon(t *testing.T, dir string, args ...string) *daemonProc {
 	}
 	sock := filepath.Join(dir, "d.sock")
 	cmd := exec.Command(pycageBin, append([]string{"daemon", "--socket", sock}, args...)...)
-	logs := &lockedBuffer{}
+	logs := &testkit.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -90,7 +91,7 @@ func (d *daemonProc) stop() {
 	if _, err := os.Lstat(d.sock); err == nil {
 		d.t.Errorf("socket %s left after the daemon stopped", d.sock)
 	}
-	if left := runCgroups(d.pid); len(left) > 0 {
+	if left := testkit.RunCgroups(d.pid); len(left) > 0 {
 		d.t.Errorf("run cgroups left after the daemon (pid %d) stopped: %v", d.pid, left)
 	}
 }
@@ -641,7 +642,7 @@ func TestDaemonShutdown(t *testing.T) {
 	if len(kids) < 4 {
 		t.Fatalf("want the PID 1 of 4 prepared jails among the daemon's children, have %v", kids)
 	}
-	if len(runCgroups(d.pid)) == 0 {
+	if len(testkit.RunCgroups(d.pid)) == 0 {
 		t.Logf("note: prepared jails have no run cgroup yet")
 	}
 	// A run in progress when SIGTERM comes finishes.
@@ -658,7 +659,7 @@ func TestDaemonShutdown(t *testing.T) {
 	if _, err := os.Lstat(d.sock); err == nil {
 		t.Fatalf("socket left")
 	}
-	if left := runCgroups(d.pid); len(left) > 0 {
+	if left := testkit.RunCgroups(d.pid); len(left) > 0 {
 		t.Fatalf("run cgroups left: %v", left)
 	}
 	deadline := time.Now().Add(10 * time.Second)

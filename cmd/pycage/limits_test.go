@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pycage/pycage/internal/testkit"
 )
 
 func TestMemoryBombIsOOM(t *testing.T) {
@@ -150,7 +152,7 @@ func TestNoLeaksAfterManyRuns(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	for pid := range pids {
-		if left := runCgroups(pid); len(left) > 0 {
+		if left := testkit.RunCgroups(pid); len(left) > 0 {
 			t.Errorf("cgroups of pycage %d left: %v", pid, left)
 		}
 	}

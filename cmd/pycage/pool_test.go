@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pycage/pycage/internal/testkit"
 )
 
 // poolIdle reads pycage_pool_idle from /metrics.
@@ -100,7 +102,7 @@ func TestServePool(t *testing.T) {
 	waitIdle(t, warm, 2)
 	time.Sleep(200 * time.Millisecond)
 	if n := len(runCgroupRoots(warm.pid)); n != 2 {
-		t.Fatalf("%d run cgroups with 2 idle sandboxes: %v", n, runCgroups(warm.pid))
+		t.Fatalf("%d run cgroups with 2 idle sandboxes: %v", n, testkit.RunCgroups(warm.pid))
 	}
 }
 
@@ -108,7 +110,7 @@ func TestServePool(t *testing.T) {
 // per jail).
 func runCgroupRoots(pid int) []string {
 	var roots []string
-	for _, p := range runCgroups(pid) {
+	for _, p := range testkit.RunCgroups(pid) {
 		if strings.Contains(p, "/unified/") && !strings.HasSuffix(p, "/init") && !strings.HasSuffix(p, "/cmd") {
 			roots = append(roots, p)
 		}

@@ -19,36 +19,19 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pycage/pycage/internal/testkit"
 )
-
-// lockedBuffer collects the server's log.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 type serveProc struct {
 	t    *testing.T
 	url  string
 	cmd  *exec.Cmd
 	pid  int
-	logs *lockedBuffer
+	logs *testkit.LockedBuffer
 	done chan struct{}
 	err  error // Wait's result, after done
 }
@@ -96,7 +79,7 @@ func startServe(t *testing.T, cfg map[string]any, wrap ...string) *serveProc {
 		addr := freeAddr(t)
 		args := append(append([]string{}, wrap...), pycageBin, "serve", "--config", cfgPath, "--listen", addr)
 		cmd := exec.Command(args[0], args[1:]...)
-		logs := &lockedBuffer{}
+		logs := &testkit.LockedBuffer{}
 		cmd.Stderr = logs
 		cmd.Stdout = logs
 		if err := cmd.Start(); err != nil {
@@ -144,17 +127,9 @@ func (s *serveProc) stop() {
 			s.t.Errorf("pycage serve did not stop within 60s of SIGTERM\n%s", s.logs.String())
 		}
 	}
-	if left := runCgroups(s.pid); len(left) > 0 {
+	if left := testkit.RunCgroups(s.pid); len(left) > 0 {
 		s.t.Errorf("run cgroups left after the server (pid %d) exited: %v", s.pid, left)
 	}
-}
-
-// runCgroups lists the run cgroups of the pycage process pid
-// (run-<pidns>-<pid>-<starttime>-<seq> under a pycage parent).
-func runCgroups(pid int) []string {
-	out, _ := exec.Command("find", "/sys/fs/cgroup", "-mindepth", "2", "-path", "*pycage*", "-type", "d",
-		"-name", fmt.Sprintf("run-*-%d-*", pid)).Output()
-	return strings.Fields(string(out))
 }
 
 type httpResult struct {
@@ -884,7 +859,7 @@ func TestServeQueueAndDisconnect(t *testing.T) {
 				t.Errorf("metrics lack %s", want)
 			}
 		}
-		if left := runCgroups(s.pid); len(left) > 0 {
+		if left := testkit.RunCgroups(s.pid); len(left) > 0 {
 			t.Fatalf("run cgroups left: %v", left)
 		}
 	})
@@ -909,7 +884,7 @@ func TestServeQueueAndDisconnect(t *testing.T) {
 		if e.Stdout != "next\n" || e.took > 5*time.Second {
 			t.Fatalf("next run: %+v", e)
 		}
-		waitFor(t, "no run cgroups", 5*time.Second, func() bool { return len(runCgroups(s.pid)) == 0 })
+		waitFor(t, "no run cgroups", 5*time.Second, func() bool { return len(testkit.RunCgroups(s.pid)) == 0 })
 		if m := s.get(t, "/metrics").body; !bytes.Contains(m, []byte(`reason="client-gone"`)) {
 			t.Errorf("metrics lack the client-gone request")
 		}
@@ -951,7 +926,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 		if s.err != nil {
 			t.Fatalf("exit: %v\n%s", s.err, s.logs.String())
 		}
-		if left := runCgroups(s.pid); len(left) > 0 {
+		if left := testkit.RunCgroups(s.pid); len(left) > 0 {
 			t.Fatalf("run cgroups left: %v", left)
 		}
 		out, _ := exec.Command("sh", "-c", "find /sys/fs/cgroup -path '*pycage*' -mindepth 2 -type d -name 'run-*' 2>/dev/null").Output()
@@ -984,7 +959,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 		if p := pgrep(mk2); len(p) > 0 {
 			t.Fatalf("jail processes left: %v", p)
 		}
-		if left := runCgroups(s.pid); len(left) > 0 {
+		if left := testkit.RunCgroups(s.pid); len(left) > 0 {
 			t.Fatalf("run cgroups left: %v", left)
 		}
 	})

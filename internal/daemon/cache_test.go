@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pycage/pycage/internal/jail"
+	"github.com/pycage/pycage/internal/testkit"
 )
 
 // These tests build real jails (root, a real kernel), in this test
@@ -47,22 +47,6 @@ func waitReady(t *testing.T, c *Cache, n int) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// runCgroups lists the run cgroups of this process, by name (one run has
-// a directory in each hierarchy).
-func runCgroups() []string {
-	out, _ := exec.Command("find", "/sys/fs/cgroup", "-mindepth", "2", "-path", "*pycage*", "-type", "d",
-		"-name", fmt.Sprintf("run-*-%d-*", os.Getpid())).Output()
-	seen := map[string]bool{}
-	var names []string
-	for _, p := range strings.Fields(string(out)) {
-		if n := filepath.Base(p); !seen[n] {
-			seen[n] = true
-			names = append(names, n)
-		}
-	}
-	return names
 }
 
 // children lists this process's children with their start times.
@@ -128,7 +112,7 @@ func TestCacheHitsAndMisses(t *testing.T) {
 }
 
 func TestCacheEvictAndClose(t *testing.T) {
-	if left := runCgroups(); len(left) > 0 {
+	if left := testkit.Runs(os.Getpid()); len(left) > 0 {
 		t.Fatalf("run cgroups of this process before the test: %v", left)
 	}
 	kids0 := children()
@@ -151,7 +135,7 @@ func TestCacheEvictAndClose(t *testing.T) {
 	// the two cold runs', once their teardowns, which follow the runs'
 	// outcomes, are done).
 	jail.WaitTeardowns()
-	if left := runCgroups(); len(left) > 1 {
+	if left := testkit.Runs(os.Getpid()); len(left) > 1 {
 		t.Fatalf("run cgroups with one prepared jail: %v", left)
 	}
 	c.Close()
@@ -160,7 +144,7 @@ func TestCacheEvictAndClose(t *testing.T) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		left := runCgroups()
+		left := testkit.Runs(os.Getpid())
 		var kids []int
 		for pid, st := range children() {
 			if kids0[pid] != st {

@@ -5,10 +5,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/pycage/pycage/internal/testkit"
 )
 
 // TestOutcomeOnly: with IO.OutcomeOnly a clean run (exit 0) reads no
@@ -54,20 +54,13 @@ func TestOutcomeOnly(t *testing.T) {
 	}
 }
 
-// runDirs lists the run cgroups of this process.
-func runDirs() []string {
-	out, _ := exec.Command("find", "/sys/fs/cgroup", "-mindepth", "2", "-path", "*pycage*", "-type", "d",
-		"-name", fmt.Sprintf("run-*-%d-*", os.Getpid())).Output()
-	return strings.Fields(string(out))
-}
-
 // TestRunBackground: RunBackground's outcome is Run's (exit, signal, wall
 // timeout, setup error), and its teardown, done in the background, leaves
 // nothing once WaitTeardowns returns.
 func TestRunBackground(t *testing.T) {
 	needRoot(t)
 	WaitTeardowns()
-	if left := runDirs(); len(left) > 0 {
+	if left := testkit.RunCgroups(os.Getpid()); len(left) > 0 {
 		t.Fatalf("run cgroups before the test: %v", left)
 	}
 	timeout := DefaultSpec([]string{"sleep", "10"})
@@ -87,7 +80,7 @@ func TestRunBackground(t *testing.T) {
 		}
 	}
 	WaitTeardowns()
-	if left := runDirs(); len(left) > 0 {
+	if left := testkit.RunCgroups(os.Getpid()); len(left) > 0 {
 		t.Errorf("run cgroups left after WaitTeardowns: %v", left)
 	}
 }
