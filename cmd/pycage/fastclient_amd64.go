@@ -19,10 +19,11 @@ package main
 // There is no runtime, so the discipline is rawspawn_child.go's, stricter:
 // every function is //go:nosplit (the linker checks the chain fits the
 // stack guard; the kernel's stack is much larger), //go:norace and
-// //go:nocheckptr; only syscall.RawSyscall6 is called; nothing allocates;
-// nothing stores a pointer into memory other than the stack (all state is
-// uintptr and bytes in the static fc); no index can be out of range (a
-// bounds check's panic would call into the runtime: g is nil here).
+// //go:nocheckptr; only fastSyscall6 (fastentry_amd64.s) enters the
+// kernel; nothing allocates; nothing stores a pointer into memory other
+// than the stack (all state is uintptr and bytes in the static fc); no
+// index can be out of range (a bounds check's panic would call into the
+// runtime: g is nil here).
 // TestFastClientNoRuntimeCalls checks the machine code for calls.
 
 import (
