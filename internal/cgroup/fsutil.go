@@ -95,6 +95,12 @@ func readFile(path string) (string, error) {
 // readInt reads a file holding one integer; "max" reads as -1.
 func readInt(path string) (int64, error) {
 	s, err := readFile(path)
+	return intOf(path, s, err)
+}
+
+// intOf parses s, read from path (with err), as one integer; "max" reads
+// as -1.
+func intOf(path, s string, err error) (int64, error) {
 	if err != nil {
 		return 0, err
 	}

@@ -630,14 +630,7 @@ func (g *Group) readStat(path string) (string, error) {
 
 func (g *Group) readStatInt(path string) (int64, error) {
 	s, err := g.readStat(path)
-	if err != nil {
-		return 0, err
-	}
-	v, err := parseSingleInt(s)
-	if err != nil {
-		return 0, &opError{"parse", path, err}
-	}
-	return v, nil
+	return intOf(path, s, err)
 }
 
 // Stats are the counters of a run.
