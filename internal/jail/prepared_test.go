@@ -81,16 +81,7 @@ func TestPreparedBasics(t *testing.T) {
 // TestPreparedErrors: the command's own failures read as on a cold run.
 func TestPreparedErrors(t *testing.T) {
 	needRoot(t)
-	for _, c := range []struct {
-		args []string
-		msg  string
-		code int
-	}{
-		{[]string{"nosuchcmd"}, "exec nosuchcmd: not found in PATH=", ExitNotFound},
-		{[]string{"/nosuch/cmd"}, "exec /nosuch/cmd: not found inside the jail", ExitNotFound},
-		{[]string{"/etc/passwd"}, "exec /etc/passwd: not an executable file", ExitCannotExec},
-		{[]string{"a\x00b"}, "exec", ExitSetup},
-	} {
+	for _, c := range append(execErrors, execError{[]string{"a\x00b"}, "exec", ExitSetup}) {
 		spec := DefaultSpec(c.args)
 		res, _, _, err := runPrepared(t, spec, "")
 		se, ok := err.(*SetupError)

@@ -286,16 +286,7 @@ func TestRawSetupErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "setrlimit nofile (soft 1073741824, hard 1073741824): EPERM") {
 			t.Fatalf("rlimit: %v", err)
 		}
-		for _, c := range []struct {
-			args []string
-			msg  string
-			code int
-		}{
-			{[]string{"nosuchcmd"}, "exec nosuchcmd: not found in PATH=", ExitNotFound},
-			{[]string{"/nosuch/cmd"}, "exec /nosuch/cmd: not found inside the jail", ExitNotFound},
-			{[]string{"/etc/passwd"}, "exec /etc/passwd: not an executable file", ExitCannotExec},
-			{[]string{"/usr"}, "exec /usr: not an executable file", ExitCannotExec},
-		} {
+		for _, c := range execErrors {
 			res, _, _, err := run(t, DefaultSpec(c.args), "")
 			se, ok := err.(*SetupError)
 			if !ok || !strings.Contains(se.Msg, c.msg) || se.ExitCode != c.code || !res.NotFound {
@@ -303,6 +294,21 @@ func TestRawSetupErrors(t *testing.T) {
 			}
 		}
 	})
+}
+
+// execErrors are commands that cannot be executed in the default jail,
+// with the error and exit code they give (cold and prepared runs alike).
+var execErrors = []execError{
+	{[]string{"nosuchcmd"}, "exec nosuchcmd: not found in PATH=", ExitNotFound},
+	{[]string{"/nosuch/cmd"}, "exec /nosuch/cmd: not found inside the jail", ExitNotFound},
+	{[]string{"/etc/passwd"}, "exec /etc/passwd: not an executable file", ExitCannotExec},
+	{[]string{"/usr"}, "exec /usr: not an executable file", ExitCannotExec},
+}
+
+type execError struct {
+	args []string
+	msg  string
+	code int
 }
 
 // TestRawPID1Signals: PID 1 survives every signal sent from inside the
